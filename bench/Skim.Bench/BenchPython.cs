@@ -1,0 +1,47 @@
+using System.Diagnostics;
+
+namespace Skim.Bench;
+
+/// <summary>Runs a Python reference script for a benchmark and returns what it printed.</summary>
+public static class BenchPython
+{
+    /// <summary>Gets the interpreter: $SKIM_PYTHON, else Debian's /usr/bin/python3, else python3.</summary>
+    public static string Interpreter =>
+        Environment.GetEnvironmentVariable("SKIM_PYTHON") is { Length: > 0 } configured ? configured
+        : File.Exists("/usr/bin/python3") ? "/usr/bin/python3"
+        : "python3";
+
+    /// <summary>Gets the folder holding the reference scripts (bench/reference).</summary>
+    public static string ReferenceDirectory
+    {
+        get
+        {
+            var dir = new DirectoryInfo(AppContext.BaseDirectory);
+            while (dir is not null && !Directory.Exists(Path.Combine(dir.FullName, "bench", "reference")))
+            {
+                dir = dir.Parent;
+            }
+            return Path.Combine(dir?.FullName ?? throw new InvalidOperationException("bench/reference not found"), "bench", "reference");
+        }
+    }
+
+    /// <summary>Runs <c>python bench/reference/SCRIPT args</c>; throws with stderr on failure.</summary>
+    public static async Task<string> RunAsync(string script, IEnumerable<string> arguments, CancellationToken ct)
+    {
+        var start = new ProcessStartInfo(Interpreter) { RedirectStandardOutput = true, RedirectStandardError = true };
+        start.ArgumentList.Add(Path.Combine(ReferenceDirectory, script));
+        foreach (var a in arguments)
+        {
+            start.ArgumentList.Add(a);
+        }
+        using var p = Process.Start(start)!;
+        var stdout = p.StandardOutput.ReadToEndAsync(ct);
+        var stderr = p.StandardError.ReadToEndAsync(ct);
+        await p.WaitForExitAsync(ct).ConfigureAwait(false);
+        if (p.ExitCode != 0)
+        {
+            throw new InvalidOperationException($"{script} exited {p.ExitCode}: {await stderr.ConfigureAwait(false)}");
+        }
+        return await stdout.ConfigureAwait(false);
+    }
+}

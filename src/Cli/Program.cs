@@ -1,0 +1,3 @@
+using Skim.Cli;
+
+return await SkimCli.InvokeAsync(args).ConfigureAwait(false);

@@ -1,0 +1,82 @@
+using System.CommandLine;
+using Skim.Core;
+using Spectre.Console;
+
+namespace Skim.Cli;
+
+/// <summary>Builds the <c>skim</c> command tree and maps errors to exit codes.</summary>
+public static class SkimCli
+{
+    /// <summary>Exit code for errors in the user's input (bad file, bad option).</summary>
+    public const int InputError = 2;
+
+    /// <summary>Exit code for unexpected failures (a bug, or the machine).</summary>
+    public const int InternalError = 70;
+
+    /// <summary>Exit code when the user cancelled (Ctrl+C).</summary>
+    public const int Cancelled = 130;
+
+    /// <summary>Gets the global <c>--verbose</c> option: stack traces and debug output.</summary>
+    public static Option<bool> VerboseOption { get; } = new("--verbose", "-v")
+    {
+        Description = "Print stack traces and debug detail on errors.",
+        Recursive = true,
+    };
+
+    /// <summary>Builds the root command with every verb.</summary>
+    public static RootCommand BuildRootCommand(IAnsiConsole console)
+    {
+        var root = new RootCommand("Skim: the SKIM missing-label workflow and XC training/evaluation.");
+        root.Options.Add(VerboseOption);
+        foreach (var command in Commands(console))
+        {
+            root.Subcommands.Add(command);
+        }
+        return root;
+    }
+
+    /// <summary>Parses and runs <paramref name="args"/>, writing to <paramref name="console"/> (the terminal by default).</summary>
+    public static async Task<int> InvokeAsync(string[] args, IAnsiConsole? console = null)
+    {
+        console ??= AnsiConsole.Console;
+        var root = BuildRootCommand(console);
+        var parse = root.Parse(args);
+        var verbose = parse.GetValue(VerboseOption);
+        try
+        {
+            return await parse.InvokeAsync(new InvocationConfiguration { EnableDefaultExceptionHandler = false }).ConfigureAwait(false);
+        }
+        catch (OperationCanceledException)
+        {
+            console.MarkupLine("[yellow]cancelled[/]");
+            return Cancelled;
+        }
+        catch (Exception e) when (e is SkimException || e is IOException || e is UnauthorizedAccessException)
+        {
+            ReportError(console, e, verbose);
+            return InputError;
+        }
+        catch (Exception e)
+        {
+            ReportError(console, e, verbose);
+            return InternalError;
+        }
+    }
+
+    private static void ReportError(IAnsiConsole console, Exception e, bool verbose)
+    {
+        var message = e is SkimException ? e.Message : $"{e.GetType().Name}: {e.Message}";
+        console.MarkupLineInterpolated($"[red]error:[/] {message}");
+        if (verbose)
+        {
+            console.WriteLine(e.ToString());
+        }
+    }
+
+    // Each verb lives in its own XxxCommand.Create(console) factory; this list is the CLI surface.
+    private static IEnumerable<Command> Commands(IAnsiConsole console)
+    {
+        _ = console;
+        yield break;
+    }
+}
