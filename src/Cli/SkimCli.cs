@@ -76,6 +76,7 @@ public static class SkimCli
     // Each verb lives in its own XxxCommand.Create(console) factory; this list is the CLI surface.
     private static IEnumerable<Command> Commands(IAnsiConsole console)
     {
+        // One line per verb; keep the order of `skim --help`.
         _ = console;
         yield break;
     }
