@@ -35,9 +35,14 @@ public static class SkimCli
         return root;
     }
 
-    /// <summary>Parses and runs <paramref name="args"/>, writing to <paramref name="console"/> (the terminal by default).</summary>
-    public static async Task<int> InvokeAsync(string[] args, IAnsiConsole? console = null)
+    /// <summary>
+    /// Parses and runs <paramref name="args"/>, writing results to <paramref name="console"/> and
+    /// errors to <paramref name="errors"/>. By default results go to standard output and errors to
+    /// standard error; a test passes one console for both.
+    /// </summary>
+    public static async Task<int> InvokeAsync(string[] args, IAnsiConsole? console = null, IAnsiConsole? errors = null)
     {
+        errors ??= console ?? CreateErrorConsole();
         console ??= AnsiConsole.Console;
         var root = BuildRootCommand(console);
         var parse = root.Parse(args);
@@ -48,19 +53,27 @@ public static class SkimCli
         }
         catch (OperationCanceledException)
         {
-            console.MarkupLine("[yellow]cancelled[/]");
+            errors.MarkupLine("[yellow]cancelled[/]");
             return Cancelled;
         }
         catch (Exception e) when (e is SkimException || e is IOException || e is UnauthorizedAccessException)
         {
-            ReportError(console, e, verbose);
+            ReportError(errors, e, verbose);
             return InputError;
         }
         catch (Exception e)
         {
-            ReportError(console, e, verbose);
+            ReportError(errors, e, verbose);
             return InternalError;
         }
+    }
+
+    private static IAnsiConsole CreateErrorConsole()
+    {
+        var errors = AnsiConsole.Create(new AnsiConsoleSettings { Out = new AnsiConsoleOutput(Console.Error) });
+        // An error is one line, whatever the terminal width, so that scripts can grep it.
+        errors.Profile.Width = int.MaxValue / 2;
+        return errors;
     }
 
     private static void ReportError(IAnsiConsole console, Exception e, bool verbose)
