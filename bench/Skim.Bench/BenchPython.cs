@@ -21,7 +21,17 @@ public static class BenchPython
             {
                 dir = dir.Parent;
             }
-            return Path.Combine(dir?.FullName ?? throw new InvalidOperationException("bench/reference not found"), "bench", "reference");
+            if (dir is not null)
+            {
+                return Path.Combine(dir.FullName, "bench", "reference");
+            }
+            var recorded = typeof(BenchPython).Assembly
+                .GetCustomAttributes(typeof(System.Reflection.AssemblyMetadataAttribute), false)
+                .Cast<System.Reflection.AssemblyMetadataAttribute>()
+                .FirstOrDefault(a => a.Key == "SkimRepositoryRoot")?.Value;
+            return recorded is not null && Directory.Exists(Path.Combine(recorded, "bench", "reference"))
+                ? Path.Combine(recorded, "bench", "reference")
+                : throw new InvalidOperationException("bench/reference not found above the benchmark binaries nor at the recorded repository root");
         }
     }
 

@@ -17,7 +17,10 @@ public static class PythonReference
         : File.Exists("/usr/bin/python3") ? "/usr/bin/python3"
         : "python3";
 
-    /// <summary>Gets the repository root (the folder holding Skim.sln).</summary>
+    /// <summary>
+    /// Gets the repository root (the folder holding Skim.sln): the folder above the test binaries,
+    /// else the one recorded at build time (for out-of-tree builds).
+    /// </summary>
     public static string RepositoryRoot
     {
         get
@@ -27,7 +30,17 @@ public static class PythonReference
             {
                 dir = dir.Parent;
             }
-            return dir?.FullName ?? throw new InvalidOperationException("Skim.sln not found above the test folder");
+            if (dir is not null)
+            {
+                return dir.FullName;
+            }
+            var recorded = typeof(PythonReference).Assembly
+                .GetCustomAttributes(typeof(System.Reflection.AssemblyMetadataAttribute), false)
+                .Cast<System.Reflection.AssemblyMetadataAttribute>()
+                .FirstOrDefault(a => a.Key == "SkimRepositoryRoot")?.Value;
+            return recorded is not null && File.Exists(Path.Combine(recorded, "Skim.sln"))
+                ? recorded
+                : throw new InvalidOperationException("Skim.sln not found above the test folder nor at the recorded repository root");
         }
     }
 
