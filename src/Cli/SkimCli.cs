@@ -91,6 +91,9 @@ public static class SkimCli
     {
         // One line per verb; keep the order of `skim --help`.
         _ = console;
+        yield return DatasetCommand.Create(console);
+        yield return EvalCommand.Create(console);
+        yield return TokenizeCommand.Create(console);
         yield break;
     }
 }
