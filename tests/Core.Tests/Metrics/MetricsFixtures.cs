@@ -1,4 +1,3 @@
-using System.Runtime.CompilerServices;
 using Skim.Core.Sparse;
 
 namespace Skim.Core.Tests.Metrics;
@@ -6,15 +5,8 @@ namespace Skim.Core.Tests.Metrics;
 /// <summary>Small matrices shared by the metric tests, built from readable row lists.</summary>
 internal static class MetricsFixtures
 {
-    /// <summary>
-    /// Gets a script of bench/reference/. It is located from this source file, because test binaries
-    /// built out of tree (SKIM_BUILD_ROOT) do not sit below the repository.
-    /// </summary>
-    public static string ReferenceScript(string name, [CallerFilePath] string source = "")
-    {
-        var fromSource = Path.GetFullPath(Path.Combine(Path.GetDirectoryName(source)!, "..", "..", "..", "bench", "reference", name));
-        return File.Exists(fromSource) ? fromSource : PythonReference.Script(name);
-    }
+    /// <summary>Gets a script of bench/reference/.</summary>
+    public static string ReferenceScript(string name) => PythonReference.Script(name);
 
     /// <summary>Builds a CSR matrix from rows of (label, value) pairs, kept in the order given.</summary>
     public static CsrMatrix Matrix(int columns, params (int Label, float Value)[][] rows)

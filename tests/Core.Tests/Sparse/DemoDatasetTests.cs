@@ -1,4 +1,3 @@
-using System.Runtime.CompilerServices;
 
 namespace Skim.Core.Tests.Sparse;
 
@@ -114,19 +113,9 @@ public class DemoDatasetTests
         Assert.Contains($"| dropped train pairs | {counts[4]} |", readme, StringComparison.Ordinal);
     }
 
-    private static string DemoFolder([CallerFilePath] string sourceFile = "")
+    private static string DemoFolder()
     {
-        string root;
-        try
-        {
-            root = PythonReference.RepositoryRoot;
-        }
-        catch (InvalidOperationException)
-        {
-            // Out-of-tree builds (SKIM_BUILD_ROOT) put the test binaries outside the checkout; this
-            // source file's own path still leads back to it.
-            root = Path.GetFullPath(Path.Combine(Path.GetDirectoryName(sourceFile)!, "..", "..", ".."));
-        }
+        var root = PythonReference.RepositoryRoot;
         return Path.Combine(root, "artifacts", "datasets", "demo");
     }
 }

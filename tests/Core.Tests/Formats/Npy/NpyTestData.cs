@@ -1,5 +1,4 @@
 using System.Globalization;
-using System.Runtime.CompilerServices;
 using System.Text;
 using System.Text.Json;
 using Skim.Core.Formats.Npy;
@@ -38,22 +37,8 @@ internal static class NpyTestData
     public static JsonElement Python(params string[] arguments) =>
         JsonDocument.Parse(PythonReference.Run([ScriptPath(), .. arguments])).RootElement;
 
-    /// <summary>
-    /// Finds bench/reference/ above this source file, which also works when the tests are built out
-    /// of tree (SKIM_BUILD_ROOT), where the binaries do not sit below the repository.
-    /// </summary>
-    public static string ScriptPath([CallerFilePath] string source = "")
-    {
-        for (var dir = new DirectoryInfo(System.IO.Path.GetDirectoryName(source)!); dir is not null; dir = dir.Parent)
-        {
-            var candidate = System.IO.Path.Combine(dir.FullName, "bench", "reference", Script);
-            if (File.Exists(candidate))
-            {
-                return candidate;
-            }
-        }
-        return PythonReference.Script(Script);
-    }
+    /// <summary>Gets the path of the reference script.</summary>
+    public static string ScriptPath() => PythonReference.Script(Script);
 
     /// <summary>Asserts that numpy's flat JSON values equal our elements exactly.</summary>
     public static void AssertValues(JsonElement values, Array data)
