@@ -16,22 +16,24 @@ public static class BenchPython
     {
         get
         {
+            // The recorded root comes first: with out-of-tree builds (SKIM_BUILD_ROOT) a walk up from
+            // the binaries could meet an unrelated folder.
+            var recorded = typeof(BenchPython).Assembly
+                .GetCustomAttributes(typeof(System.Reflection.AssemblyMetadataAttribute), false)
+                .Cast<System.Reflection.AssemblyMetadataAttribute>()
+                .FirstOrDefault(a => a.Key == "SkimRepositoryRoot")?.Value;
+            if (recorded is not null && Directory.Exists(Path.Combine(recorded, "bench", "reference")))
+            {
+                return Path.Combine(recorded, "bench", "reference");
+            }
             var dir = new DirectoryInfo(AppContext.BaseDirectory);
             while (dir is not null && !Directory.Exists(Path.Combine(dir.FullName, "bench", "reference")))
             {
                 dir = dir.Parent;
             }
-            if (dir is not null)
-            {
-                return Path.Combine(dir.FullName, "bench", "reference");
-            }
-            var recorded = typeof(BenchPython).Assembly
-                .GetCustomAttributes(typeof(System.Reflection.AssemblyMetadataAttribute), false)
-                .Cast<System.Reflection.AssemblyMetadataAttribute>()
-                .FirstOrDefault(a => a.Key == "SkimRepositoryRoot")?.Value;
-            return recorded is not null && Directory.Exists(Path.Combine(recorded, "bench", "reference"))
-                ? Path.Combine(recorded, "bench", "reference")
-                : throw new InvalidOperationException("bench/reference not found above the benchmark binaries nor at the recorded repository root");
+            return dir is not null
+                ? Path.Combine(dir.FullName, "bench", "reference")
+                : throw new InvalidOperationException("bench/reference not found at the recorded repository root nor above the benchmark binaries");
         }
     }
 

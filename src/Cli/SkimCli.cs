@@ -47,9 +47,26 @@ public static class SkimCli
         var root = BuildRootCommand(console);
         var parse = root.Parse(args);
         var verbose = parse.GetValue(VerboseOption);
+        if (parse.Errors.Count > 0)
+        {
+            // Usage errors (unknown option, bad value) are bad input like any other: one line each, exit 2.
+            var command = string.Join(' ', parse.CommandResult.Command.Name == root.Name ? ["skim"] : ["skim", .. CommandPath(parse.CommandResult)]);
+            foreach (var error in parse.Errors)
+            {
+                var message = string.Join(' ', error.Message.Split((char[]?)null, StringSplitOptions.RemoveEmptyEntries));
+                errors.MarkupLineInterpolated($"[red]error:[/] {message} (see '{command} --help')");
+            }
+            return InputError;
+        }
         try
         {
-            return await parse.InvokeAsync(new InvocationConfiguration { EnableDefaultExceptionHandler = false }).ConfigureAwait(false);
+            var configuration = new InvocationConfiguration
+            {
+                EnableDefaultExceptionHandler = false,
+                Output = console.Profile.Out.Writer,
+                Error = errors.Profile.Out.Writer,
+            };
+            return await parse.InvokeAsync(configuration).ConfigureAwait(false);
         }
         catch (OperationCanceledException)
         {
@@ -66,6 +83,16 @@ public static class SkimCli
             ReportError(errors, e, verbose);
             return InternalError;
         }
+    }
+
+    private static Stack<string> CommandPath(System.CommandLine.Parsing.CommandResult result)
+    {
+        var names = new Stack<string>();
+        for (var current = result; current?.Parent is not null; current = current.Parent as System.CommandLine.Parsing.CommandResult)
+        {
+            names.Push(current.Command.Name);
+        }
+        return names;
     }
 
     private static IAnsiConsole CreateErrorConsole()
@@ -92,7 +119,10 @@ public static class SkimCli
         // One line per verb; keep the order of `skim --help`.
         _ = console;
         yield return DatasetCommand.Create(console);
+        yield return EmbedCommand.Create(console);
         yield return EvalCommand.Create(console);
+        yield return GenerateCommand.Create(console);
+        yield return ModelCommand.Create(console);
         yield return TokenizeCommand.Create(console);
         yield break;
     }

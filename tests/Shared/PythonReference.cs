@@ -18,29 +18,29 @@ public static class PythonReference
         : "python3";
 
     /// <summary>
-    /// Gets the repository root (the folder holding Skim.sln): the folder above the test binaries,
-    /// else the one recorded at build time (for out-of-tree builds).
+    /// Gets the repository root (the folder holding Skim.sln): the one recorded at build time, else
+    /// the first folder above the test binaries that holds Skim.sln.
     /// </summary>
     public static string RepositoryRoot
     {
         get
         {
+            // The recorded root comes first: with out-of-tree builds (SKIM_BUILD_ROOT) a walk up from
+            // the binaries could meet an unrelated Skim.sln.
+            var recorded = typeof(PythonReference).Assembly
+                .GetCustomAttributes(typeof(System.Reflection.AssemblyMetadataAttribute), false)
+                .Cast<System.Reflection.AssemblyMetadataAttribute>()
+                .FirstOrDefault(a => a.Key == "SkimRepositoryRoot")?.Value;
+            if (recorded is not null && File.Exists(Path.Combine(recorded, "Skim.sln")))
+            {
+                return recorded;
+            }
             var dir = new DirectoryInfo(AppContext.BaseDirectory);
             while (dir is not null && !File.Exists(Path.Combine(dir.FullName, "Skim.sln")))
             {
                 dir = dir.Parent;
             }
-            if (dir is not null)
-            {
-                return dir.FullName;
-            }
-            var recorded = typeof(PythonReference).Assembly
-                .GetCustomAttributes(typeof(System.Reflection.AssemblyMetadataAttribute), false)
-                .Cast<System.Reflection.AssemblyMetadataAttribute>()
-                .FirstOrDefault(a => a.Key == "SkimRepositoryRoot")?.Value;
-            return recorded is not null && File.Exists(Path.Combine(recorded, "Skim.sln"))
-                ? recorded
-                : throw new InvalidOperationException("Skim.sln not found above the test folder nor at the recorded repository root");
+            return dir?.FullName ?? throw new InvalidOperationException("Skim.sln not found at the recorded repository root nor above the test folder");
         }
     }
 
