@@ -11,6 +11,9 @@ internal static class ConfigJson
         ReadCommentHandling = JsonCommentHandling.Skip,
         AllowTrailingCommas = true,
         WriteIndented = true,
+        // Absent rather than null: some transformers versions test whether "quantization_config"
+        // is present, not whether it is null, and would treat the model as quantised.
+        DefaultIgnoreCondition = System.Text.Json.Serialization.JsonIgnoreCondition.WhenWritingNull,
     };
 
     /// <summary>Gets the options used to write config.json files (indented, like HF's save_pretrained).</summary>
