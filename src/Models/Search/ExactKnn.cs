@@ -1,0 +1,188 @@
+using Skim.Core;
+using Skim.Core.Formats.Npy;
+using Skim.Models.Devices;
+using TorchSharp;
+using static TorchSharp.torch;
+
+namespace Skim.Models.Search;
+
+/// <summary>
+/// Exact maximum-inner-product search (SKIM's <c>gpu_anns.py</c> step): every query row is scored
+/// against every database row with a matmul and the k best are kept. Queries go through in blocks,
+/// the database in blocks too, with each block's candidates merged into the running top-k, so memory
+/// stays bounded by the block sizes whatever the input sizes. For L2-normalised embeddings the scores
+/// are cosine similarities.
+/// </summary>
+/// <remarks>
+/// Results are deterministic: each row is sorted by score descending and equal scores are ordered by
+/// ascending database index, whatever the block sizes (<c>torch.topk</c> alone leaves ties in an
+/// unspecified order, so the selection below breaks them explicitly).
+/// </remarks>
+public static class ExactKnn
+{
+    /// <summary>Searches in memory and returns the (queries × k) neighbours.</summary>
+    /// <exception cref="SkimConfigException">k exceeds the database rows, the dimensions differ, or an option is invalid.</exception>
+    public static KnnResult Search(
+        EmbeddingRows queries,
+        EmbeddingRows database,
+        ExactKnnOptions? options = null,
+        IProgress<ExactKnnProgress>? progress = null,
+        CancellationToken ct = default)
+    {
+        ArgumentNullException.ThrowIfNull(queries);
+        ArgumentNullException.ThrowIfNull(database);
+        options ??= new ExactKnnOptions();
+        var k = Check(queries, database, options);
+        Core.Sparse.CsrMatrix.EnsureNonZerosFit(queries.Rows * k, $"{queries.Name}: neighbour lists");
+        var indices = GC.AllocateUninitializedArray<int>((int)(queries.Rows * k));
+        var scores = GC.AllocateUninitializedArray<float>((int)(queries.Rows * k));
+        Run(queries, database, options, k, (first, blockIndices, blockScores) =>
+        {
+            blockIndices.CopyTo(indices.AsSpan((int)(first * k)));
+            blockScores.CopyTo(scores.AsSpan((int)(first * k)));
+        }, progress, ct);
+        return new KnnResult((int)queries.Rows, k, indices, scores);
+    }
+
+    /// <summary>
+    /// Searches and streams the result into <paramref name="outputDirectory"/> as
+    /// <c>ngbr_indices_mat.npy</c> (int32) and <c>ngbr_scores_mat.npy</c> (float32), (queries × k)
+    /// each, written block by block; the files appear only once complete.
+    /// </summary>
+    /// <exception cref="SkimConfigException">k exceeds the database rows, the dimensions differ, or an option is invalid.</exception>
+    public static void SearchToFiles(
+        EmbeddingRows queries,
+        EmbeddingRows database,
+        string outputDirectory,
+        ExactKnnOptions? options = null,
+        IProgress<ExactKnnProgress>? progress = null,
+        CancellationToken ct = default)
+    {
+        ArgumentNullException.ThrowIfNull(queries);
+        ArgumentNullException.ThrowIfNull(database);
+        ArgumentNullException.ThrowIfNull(outputDirectory);
+        options ??= new ExactKnnOptions();
+        var k = Check(queries, database, options);
+        Directory.CreateDirectory(outputDirectory);
+        long[] shape = [queries.Rows, k];
+        using var indexWriter = NpyWriter.Create(Path.Combine(outputDirectory, KnnResult.IndicesFileName), NpyDType.Int32, shape);
+        using var scoreWriter = NpyWriter.Create(Path.Combine(outputDirectory, KnnResult.ScoresFileName), NpyDType.Float32, shape);
+        Run(queries, database, options, k, (_, blockIndices, blockScores) =>
+        {
+            indexWriter.WriteRows<int>(blockIndices);
+            scoreWriter.WriteRows<float>(blockScores);
+        }, progress, ct);
+        indexWriter.Complete();
+        scoreWriter.Complete();
+    }
+
+    private static int Check(EmbeddingRows queries, EmbeddingRows database, ExactKnnOptions options)
+    {
+        options.Validate();
+        if (queries.Dimension != database.Dimension)
+        {
+            throw new SkimConfigException($"{queries.Name}: expected embeddings of the database's size {database.Dimension} ({database.Name}), found {queries.Dimension}");
+        }
+        if (options.K > database.Rows)
+        {
+            throw new SkimConfigException($"k: {options.K} neighbours asked for but the database {database.Name} has only {database.Rows} rows; use k <= {database.Rows}");
+        }
+        return options.K;
+    }
+
+    private delegate void BlockSink(long firstQuery, ReadOnlySpan<int> indices, ReadOnlySpan<float> scores);
+
+    private static void Run(
+        EmbeddingRows queries,
+        EmbeddingRows database,
+        ExactKnnOptions options,
+        int k,
+        BlockSink sink,
+        IProgress<ExactKnnProgress>? progress,
+        CancellationToken ct)
+    {
+        var device = TorchDevices.ParseDevice(options.Device);
+        var databaseBlock = (int)Math.Min(options.DatabaseBlockSize, database.Rows);
+        var queryBlock = (int)Math.Max(1, Math.Min(options.QueryBlockSize, queries.Rows));
+
+        // A database that fits in one block is loaded once and reused by every query block.
+        using var resident = databaseBlock == database.Rows ? Load(database, 0, databaseBlock, device) : null; // (M, D)
+        for (long first = 0; first < queries.Rows; first += queryBlock)
+        {
+            ct.ThrowIfCancellationRequested();
+            var rows = (int)Math.Min(queryBlock, queries.Rows - first);
+            using (NewDisposeScope())
+            {
+                var q = Load(queries, first, rows, device); // (Q, D)
+                Tensor? bestScores = null; // (Q, k') running best, k' <= k
+                Tensor? bestIds = null; // (Q, k') int64 database rows
+                for (long start = 0; start < database.Rows; start += databaseBlock)
+                {
+                    ct.ThrowIfCancellationRequested();
+                    var count = (int)Math.Min(databaseBlock, database.Rows - start);
+                    using var blockScope = NewDisposeScope();
+                    var db = resident ?? Load(database, start, count, device); // (B, D)
+                    var scores = q.mm(db.t()); // (Q, B)
+                    var ids = arange(start, start + count, ScalarType.Int64, device).unsqueeze(0).expand(rows, count); // (Q, B)
+                    if (bestScores is not null)
+                    {
+                        // Running candidates first: their ids are all lower, which the tie rule relies on.
+                        scores = cat([bestScores, scores], 1); // (Q, k' + B)
+                        ids = cat([bestIds!, ids], 1); // (Q, k' + B)
+                    }
+                    var (topScores, topIds) = SelectTopK(scores, ids, (int)Math.Min(k, scores.shape[1]));
+                    bestScores?.Dispose();
+                    bestIds?.Dispose();
+                    bestScores = topScores.MoveToOuterDisposeScope();
+                    bestIds = topIds.MoveToOuterDisposeScope();
+                }
+                using var hostScores = bestScores!.cpu(); // (Q, k)
+                using var hostIds = bestIds!.to(ScalarType.Int32).cpu(); // (Q, k)
+                sink(first, hostIds.data<int>().ToArray(), hostScores.data<float>().ToArray());
+            }
+            progress?.Report(new ExactKnnProgress(first + rows, queries.Rows));
+        }
+    }
+
+    /// <summary>
+    /// Picks the <paramref name="k"/> best columns of each row, by score descending then id ascending.
+    /// Requires that among equal scores of a row, column order already follows id order.
+    /// </summary>
+    private static (Tensor Scores, Tensor Ids) SelectTopK(Tensor scores, Tensor ids, int k)
+    {
+        var n = scores.shape[1];
+        var (values, _) = scores.topk(k, 1); // (Q, k) the k best values, correct whatever the tie order
+        var kth = values.narrow(1, k - 1, 1); // (Q, 1)
+        var above = scores.gt(kth); // (Q, n)
+        var needed = k - above.sum(1, true, ScalarType.Int64); // (Q, 1) how many ties at the k-th value to take
+        var tied = scores.eq(kth); // (Q, n)
+        var tieRank = tied.to(ScalarType.Int64).cumsum(1); // (Q, n) 1-based rank among the ties, in column order
+        var chosen = above.logical_or(tied.logical_and(tieRank.le(needed))); // (Q, n) exactly k per row
+
+        // Chosen columns get keys n..1 by position, so a top-k of the keys lists them in column order.
+        var keys = chosen.to(ScalarType.Int64) * arange(n, 0, -1, ScalarType.Int64, scores.device); // (Q, n)
+        var (_, positions) = keys.topk(k, 1); // (Q, k)
+        var pickedScores = scores.gather(1, positions); // (Q, k)
+        var pickedIds = ids.gather(1, positions); // (Q, k)
+        var (sorted, order) = pickedScores.sort(1, descending: true, stable: true); // (Q, k) stable keeps id order on ties
+        return (sorted, pickedIds.gather(1, order));
+    }
+
+    private static Tensor Load(EmbeddingRows source, long firstRow, int rows, Device device)
+    {
+        // Copied into memory libtorch allocates: with tensors over fresh .NET arrays (whatever their
+        // alignment) two identical searches were seen to differ in the last bit of some scores.
+        var values = GC.AllocateUninitializedArray<float>(checked(rows * source.Dimension));
+        source.ReadRows(firstRow, values);
+        var host = empty([rows, source.Dimension], ScalarType.Float32); // (rows, D)
+        host.data<float>().CopyFrom(values);
+        if (device.type == DeviceType.CPU)
+        {
+            return host;
+        }
+        using (host)
+        {
+            return host.to(device);
+        }
+    }
+}

@@ -1,0 +1,40 @@
+using Skim.Core;
+
+namespace Skim.Models.Search;
+
+/// <summary>Settings of <see cref="ExactKnn"/>.</summary>
+public sealed record ExactKnnOptions
+{
+    /// <summary>Gets how many neighbours are kept per query (SKIM stores 200 and maps with the first 10). Defaults to 200.</summary>
+    public int K { get; init; } = 200;
+
+    /// <summary>Gets how many query rows are scored at once; memory grows with it. Defaults to 512.</summary>
+    public int QueryBlockSize { get; init; } = 512;
+
+    /// <summary>
+    /// Gets how many database rows are held on the device at once. A database that fits in one block
+    /// is loaded once; a larger one is streamed block by block for every query block, and each block's
+    /// candidates are merged with the running top-k (SKIM's second-level top-k over shards). Defaults to 65536.
+    /// </summary>
+    public int DatabaseBlockSize { get; init; } = 65536;
+
+    /// <summary>Gets the device: <c>auto</c>, <c>cpu</c>, <c>cuda</c> or <c>cuda:N</c>. Defaults to auto.</summary>
+    public string Device { get; init; } = "auto";
+
+    /// <summary>Throws a <see cref="SkimConfigException"/> naming the first invalid option.</summary>
+    public void Validate()
+    {
+        if (K < 1)
+        {
+            throw new SkimConfigException($"k: expected a positive number of neighbours, found {K}");
+        }
+        if (QueryBlockSize < 1)
+        {
+            throw new SkimConfigException($"query_block_size: expected a positive number of rows, found {QueryBlockSize}");
+        }
+        if (DatabaseBlockSize < 1)
+        {
+            throw new SkimConfigException($"database_block_size: expected a positive number of rows, found {DatabaseBlockSize}");
+        }
+    }
+}
