@@ -1,0 +1,53 @@
+using Skim.Models.Generation;
+using TorchSharp.Modules;
+using TorchSharp.Utils;
+using static TorchSharp.torch;
+
+namespace Skim.Models.Llama;
+
+/// <summary>
+/// Mirrors transformers' <c>LlamaDecoderLayer</c>: pre-norm attention and pre-norm SwiGLU MLP, each
+/// added to the residual stream. Weights <c>self_attn</c>, <c>mlp</c>, <c>input_layernorm</c>,
+/// <c>post_attention_layernorm</c>.
+/// </summary>
+internal sealed class LlamaDecoderLayer : nn.Module
+{
+    [ComponentName(Name = "self_attn")]
+    private readonly LlamaAttention _selfAttn;
+
+    [ComponentName(Name = "mlp")]
+    private readonly LlamaMlp _mlp;
+
+    [ComponentName(Name = "input_layernorm")]
+    private readonly LlamaRmsNorm _inputLayerNorm;
+
+    [ComponentName(Name = "post_attention_layernorm")]
+    private readonly LlamaRmsNorm _postAttentionLayerNorm;
+
+    public LlamaDecoderLayer(LlamaConfig config, int layerIndex, ScalarType? dtype = null, Device? device = null)
+        : base(nameof(LlamaDecoderLayer))
+    {
+        _selfAttn = new LlamaAttention(config, layerIndex, dtype, device);
+        _mlp = new LlamaMlp(config, dtype, device);
+        _inputLayerNorm = new LlamaRmsNorm(config.HiddenSize, config.RmsNormEps, dtype, device);
+        _postAttentionLayerNorm = new LlamaRmsNorm(config.HiddenSize, config.RmsNormEps, dtype, device);
+        RegisterComponents();
+    }
+
+    /// <summary>Gets the attention block.</summary>
+    public LlamaAttention SelfAttention => _selfAttn;
+
+    /// <summary>Gets the MLP block.</summary>
+    public LlamaMlp Mlp => _mlp;
+
+    /// <summary>Runs the layer on (B, T, H) hidden states; see <see cref="LlamaAttention.forward"/> for the mask.</summary>
+    public Tensor forward(Tensor hidden, Tensor cos, Tensor sin, Tensor? mask, KvCache? cache)
+    {
+        using var normed = _inputLayerNorm.forward(hidden); // (B, T, H)
+        using var attended = _selfAttn.forward(normed, cos, sin, mask, cache); // (B, T, H)
+        using var residual = hidden + attended;
+        using var normed2 = _postAttentionLayerNorm.forward(residual);
+        using var mlp = _mlp.forward(normed2); // (B, T, H)
+        return residual + mlp;
+    }
+}

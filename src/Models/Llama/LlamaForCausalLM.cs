@@ -1,0 +1,148 @@
+using Skim.Models.Generation;
+using Skim.Core;
+using Skim.Core.Formats.SafeTensors;
+using Skim.Models.Lora;
+using Skim.Models.Weights;
+using TorchSharp;
+using TorchSharp.Modules;
+using TorchSharp.Utils;
+using static TorchSharp.torch;
+
+namespace Skim.Models.Llama;
+
+/// <summary>
+/// Mirrors transformers' <c>LlamaForCausalLM</c> (and <c>MistralForCausalLM</c>,
+/// <c>Qwen2ForCausalLM</c>): the decoder under the key prefix <c>model.</c> and the LM head
+/// <c>lm_head</c>. With tied embeddings there is no <c>lm_head.weight</c> key (HF omits it from the
+/// checkpoint) and the logits reuse <c>model.embed_tokens.weight</c>.
+/// </summary>
+public sealed class LlamaForCausalLM : nn.Module, ILoraHost
+{
+    [ComponentName(Name = "model")]
+    private readonly LlamaModel _model;
+
+    [ComponentName(Name = "lm_head")]
+    private nn.Module<Tensor, Tensor>? _lmHead;
+
+    /// <summary>Builds the model with freshly initialised weights (normal, std initializer_range; norms at one; biases at zero).</summary>
+    /// <param name="config">The architecture; validated.</param>
+    /// <param name="dtype">The parameter dtype; null for the default (float32).</param>
+    /// <param name="device">The device; null for the default (CPU). The meta device builds shapes without memory.</param>
+    public LlamaForCausalLM(LlamaConfig config, ScalarType? dtype = null, Device? device = null)
+        : base(nameof(LlamaForCausalLM))
+    {
+        ArgumentNullException.ThrowIfNull(config);
+        _model = new LlamaModel(config, dtype, device);
+        _lmHead = config.TieWordEmbeddings ? null : nn.Linear(config.HiddenSize, config.VocabSize, hasBias: false, device, dtype);
+        RegisterComponents();
+        InitializeWeights();
+    }
+
+    /// <summary>
+    /// Loads a Hugging Face checkpoint folder: config.json (validated) and model.safetensors, a
+    /// sharded index or a PyTorch state dict, strictly (every missing, unexpected or mis-shaped key is
+    /// reported in one error). Weights are converted to <paramref name="dtype"/> on load.
+    /// </summary>
+    /// <param name="folder">The checkpoint folder.</param>
+    /// <param name="dtype">The parameter dtype; null for float32.</param>
+    /// <param name="device">The device; null for the CPU.</param>
+    /// <exception cref="SkimFormatException">config.json or the weights are missing, invalid or do not fit.</exception>
+    public static LlamaForCausalLM FromPretrained(string folder, ScalarType? dtype = null, Device? device = null)
+    {
+        ArgumentNullException.ThrowIfNull(folder);
+        var config = LlamaConfig.Read(Path.Combine(folder, "config.json"));
+        using var weights = WeightFiles.Open(folder);
+        var tensors = weights.Tensors;
+        if (config.TieWordEmbeddings && tensors.ContainsKey("lm_head.weight"))
+        {
+            // Some tied checkpoints store the shared matrix twice; HF ignores the copy, and so do we.
+            tensors = tensors.Where(e => e.Key != "lm_head.weight").ToDictionary(e => e.Key, e => e.Value, StringComparer.Ordinal);
+        }
+        if (tensors.Keys.Any(IsStoredRotaryFrequencies))
+        {
+            // Checkpoints saved by transformers before 4.31 (meta-llama/Llama-2-7b-hf among them)
+            // store each layer's rotary inv_freq buffer; it is recomputed from rope_theta, as HF does.
+            tensors = tensors.Where(e => !IsStoredRotaryFrequencies(e.Key)).ToDictionary(e => e.Key, e => e.Value, StringComparer.Ordinal);
+        }
+        var model = new LlamaForCausalLM(config, dtype, device);
+        try
+        {
+            WeightLoader.LoadStrict(model, tensors, folder);
+        }
+        catch
+        {
+            model.Dispose();
+            throw;
+        }
+        model.eval();
+        return model;
+    }
+
+    private static bool IsStoredRotaryFrequencies(string key) =>
+        key.EndsWith(".self_attn.rotary_emb.inv_freq", StringComparison.Ordinal);
+
+    /// <summary>
+    /// Writes config.json and model.safetensors into <paramref name="folder"/> (HF's layout and key
+    /// names), optionally storing floats as <paramref name="dtype"/>. LoRA adapters are saved as they
+    /// are; merge and strip them first for a plain checkpoint (see <c>LoraModel.SaveMerged</c>).
+    /// </summary>
+    public void SavePretrained(string folder, TensorDType? dtype = null) => WeightSaver.SavePretrained(this, Config, folder, dtype);
+
+    /// <summary>Gets the config the model was built from.</summary>
+    public LlamaConfig Config => _model.Config;
+
+    /// <summary>Gets the decoder (key prefix <c>model.</c>).</summary>
+    public LlamaModel Model => _model;
+
+    /// <summary>
+    /// Returns logits (B, T, vocab), or (B, 1, vocab) for the last position only when
+    /// <paramref name="lastPositionOnly"/> is set (generation needs no more, and the LM head is the
+    /// widest matmul). Arguments are those of <see cref="LlamaModel.forward"/>.
+    /// </summary>
+    public Tensor forward(Tensor inputIds, Tensor? attentionMask = null, KvCache? cache = null, Tensor? positionIds = null, bool lastPositionOnly = false)
+    {
+        using var hidden = _model.forward(inputIds, attentionMask, cache, positionIds); // (B, T, H)
+        using var used = lastPositionOnly ? hidden.narrow(1, hidden.shape[1] - 1, 1) : hidden.alias(); // (B, T', H)
+        return _lmHead is null
+            ? nn.functional.linear(used, _model.EmbedTokens.weight!) // (B, T', V)
+            : _lmHead.forward(used); // (B, T', V)
+    }
+
+    /// <summary>Creates an empty KV cache sized for this model.</summary>
+    public KvCache CreateCache(int capacity = 256) => new(Config.NumHiddenLayers, capacity);
+
+    /// <summary>Re-draws every weight as HF's <c>_init_weights</c> does: normal(0, initializer_range) for linear and embedding weights, zero biases, unit norms.</summary>
+    public void InitializeWeights()
+    {
+        using var noGrad = no_grad();
+        var std = Config.InitializerRange;
+        foreach (var (name, parameter) in named_parameters())
+        {
+            if (name.EndsWith("layernorm.weight", StringComparison.Ordinal) || name == "model.norm.weight")
+            {
+                parameter.fill_(1);
+            }
+            else if (name.EndsWith(".bias", StringComparison.Ordinal))
+            {
+                parameter.zero_();
+            }
+            else if (!name.Contains("lora_", StringComparison.Ordinal))
+            {
+                parameter.normal_(0, std);
+            }
+        }
+    }
+
+    /// <inheritdoc />
+    IEnumerable<string> ILoraHost.ProjectionNames => _lmHead is null ? [] : ["lm_head"];
+
+    /// <inheritdoc />
+    void ILoraHost.ReplaceProjection(string name, Func<nn.Module<Tensor, Tensor>, nn.Module<Tensor, Tensor>> replace)
+    {
+        if (name != "lm_head" || _lmHead is null)
+        {
+            throw new ArgumentException($"LlamaForCausalLM has no separate projection '{name}' (tied embeddings have no lm_head)", nameof(name));
+        }
+        _lmHead = LoraHost.Swap(this, name, _lmHead, replace);
+    }
+}

@@ -1,0 +1,40 @@
+using TorchSharp;
+using TorchSharp.Modules;
+using TorchSharp.Utils;
+using static TorchSharp.torch;
+
+namespace Skim.Models.Llama;
+
+/// <summary>
+/// Mirrors transformers' <c>LlamaRMSNorm</c>: x / sqrt(mean(x²) + eps) computed in float32, cast
+/// back to the input dtype, then scaled by <c>weight</c> (key <c>weight</c>, initialised to ones).
+/// </summary>
+internal sealed class LlamaRmsNorm : nn.Module<Tensor, Tensor>
+{
+    private readonly double _eps;
+
+    [ComponentName(Name = "weight")]
+    private readonly Parameter _weight;
+
+    public LlamaRmsNorm(long size, double eps, ScalarType? dtype = null, Device? device = null)
+        : base(nameof(LlamaRmsNorm))
+    {
+        _eps = eps;
+        _weight = new Parameter(ones(size, dtype: dtype, device: device));
+        RegisterComponents();
+    }
+
+    /// <summary>Gets the scale vector.</summary>
+    public Parameter Weight => _weight;
+
+    public override Tensor forward(Tensor input)
+    {
+        // Half-precision squares overflow and lose the mean's precision, hence float32 as in HF.
+        using var x = input.to_type(ScalarType.Float32); // (B, T, H)
+        using var meanSquare = x.square().mean([-1L], keepdim: true); // (B, T, 1)
+        using var inverse = (meanSquare + _eps).rsqrt_();
+        using var normed = x * inverse; // (B, T, H)
+        using var cast = normed.to_type(input.dtype);
+        return _weight * cast;
+    }
+}
