@@ -57,7 +57,7 @@ public sealed class EncoderBenchmark : IBenchScenario
         var roundRatios = new List<double>();
         for (var round = 0; round < Rounds; round++)
         {
-            ourPeak = Math.Max(ourPeak, MatmulPeakGflops());
+            ourPeak = Math.Max(ourPeak, BenchMatmul.PeakGflops());
             var roundSeconds = BestSeconds(Run, ct);
             ourSeconds = Math.Min(ourSeconds, roundSeconds);
             var json = await BenchPython.RunAsync(
@@ -112,24 +112,6 @@ public sealed class EncoderBenchmark : IBenchScenario
             best = Math.Min(best, clock.Elapsed.TotalSeconds);
         }
         return best;
-    }
-
-    // One warm-up, then the best of 10 (the Python side takes the best of 5 before and 5 after its model).
-    private static double MatmulPeakGflops()
-    {
-        using var scope = NewDisposeScope();
-        using var noGrad = no_grad();
-        var a = randn(2048, 768);
-        var b = randn(768, 8192);
-        a.matmul(b).Dispose();
-        var best = double.MaxValue;
-        for (var i = 0; i < 10; i++)
-        {
-            var clock = Stopwatch.StartNew();
-            a.matmul(b).Dispose();
-            best = Math.Min(best, clock.Elapsed.TotalSeconds);
-        }
-        return 2.0 * 2048 * 768 * 8192 / best / 1e9;
     }
 
     private static string LoadAverage() =>

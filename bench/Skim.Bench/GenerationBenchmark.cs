@@ -30,7 +30,7 @@ public sealed class GenerationBenchmark : IBenchScenario
     public async Task RunAsync(string workDirectory, TextWriter output, CancellationToken ct)
     {
         var threads = get_num_threads();
-        var peak = MatmulPeakGflops();
+        var peak = BenchMatmul.PeakGflops();
         manual_seed(0);
         using var model = new LlamaForCausalLM(LlamaConfig.SmolLM135M);
         model.eval();
@@ -105,22 +105,6 @@ public sealed class GenerationBenchmark : IBenchScenario
         }
         process.Refresh();
         return (after100, process.WorkingSet64);
-    }
-
-    private static double MatmulPeakGflops()
-    {
-        using var scope = NewDisposeScope();
-        using var noGrad = no_grad();
-        var a = randn(2048, 768);
-        var b = randn(768, 8192);
-        a.matmul(b).Dispose();
-        const int Repeats = 5;
-        var clock = Stopwatch.StartNew();
-        for (var i = 0; i < Repeats; i++)
-        {
-            a.matmul(b).Dispose();
-        }
-        return 2.0 * 2048 * 768 * 8192 * Repeats / clock.Elapsed.TotalSeconds / 1e9;
     }
 
     private static string Invariant(FormattableString text) => text.ToString(CultureInfo.InvariantCulture);
