@@ -318,17 +318,7 @@ public static class SparseNpz
             NpyFile.WritePayload(stream, values, values.LongLength * sizeof(int));
             return;
         }
-        var buffer = new long[Math.Min(ConvertChunk, values.Length)];
-        for (var done = 0; done < values.Length;)
-        {
-            var k = Math.Min(buffer.Length, values.Length - done);
-            for (var i = 0; i < k; i++)
-            {
-                buffer[i] = values[done + i];
-            }
-            stream.Write(MemoryMarshal.AsBytes(buffer.AsSpan(0, k)));
-            done += k;
-        }
+        WriteWidened<int, long>(stream, values);
     }
 
     private static void WriteFloats(Stream stream, float[] values, NpyDType type)
@@ -339,13 +329,21 @@ public static class SparseNpz
             NpyFile.WritePayload(stream, values, values.LongLength * sizeof(float));
             return;
         }
-        var buffer = new double[Math.Min(ConvertChunk, values.Length)];
+        WriteWidened<float, double>(stream, values);
+    }
+
+    /// <summary>Writes <paramref name="values"/> widened to <typeparamref name="TOut"/>, a bounded chunk at a time.</summary>
+    private static void WriteWidened<TIn, TOut>(Stream stream, TIn[] values)
+        where TIn : unmanaged, System.Numerics.INumberBase<TIn>
+        where TOut : unmanaged, System.Numerics.INumberBase<TOut>
+    {
+        var buffer = new TOut[Math.Min(ConvertChunk, values.Length)];
         for (var done = 0; done < values.Length;)
         {
             var k = Math.Min(buffer.Length, values.Length - done);
             for (var i = 0; i < k; i++)
             {
-                buffer[i] = values[done + i];
+                buffer[i] = TOut.CreateTruncating(values[done + i]);
             }
             stream.Write(MemoryMarshal.AsBytes(buffer.AsSpan(0, k)));
             done += k;
