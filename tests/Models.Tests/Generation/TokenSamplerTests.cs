@@ -42,6 +42,24 @@ public sealed class TokenSamplerTests
     }
 
     [Fact]
+    public void Top_p_after_top_k_renormalises_over_the_k_tokens_and_keeps_their_proportions()
+    {
+        // Given a sampler with top_k 3 then top_p 0.6: renormalised over tokens 0–2 (0.5, 0.3, 0.15
+        // of 0.95), tokens 0 and 1 hold 0.84 > 0.6 while token 0 alone holds 0.53 < 0.6
+        using var sampler = new TokenSampler(new GenerationOptions { TopK = 3, TopP = 0.6, Seed = 13 });
+        using var scope = NewDisposeScope();
+        using var logits = tensor(s_logits, [1, 4]).expand(4000, 4).contiguous();
+
+        // When it draws 4000 tokens
+        var drawn = sampler.Sample(logits).data<long>().ToArray();
+
+        // Then only tokens 0 and 1 appear, in 5:3 proportion
+        Assert.Equal([0L, 1L], drawn.Distinct().Order());
+        var share = drawn.Count(t => t == 0) / 4000.0;
+        Assert.InRange(share, 0.5 / 0.8 - 0.04, 0.5 / 0.8 + 0.04);
+    }
+
+    [Fact]
     public void A_low_temperature_sharpens_and_temperature_zero_is_argmax()
     {
         // Given samplers at temperature 0.2 and 0
