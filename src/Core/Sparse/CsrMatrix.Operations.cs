@@ -53,15 +53,7 @@ public sealed partial class CsrMatrix
 
         // Bucket the triples by row (a counting sort that reads the inputs in order), then sort and
         // reduce each short row where it lies: cache-friendlier than a second global counting sort.
-        var indPtr = new int[rows + 1];
-        foreach (var r in rowIds)
-        {
-            indPtr[r + 1]++;
-        }
-        for (var r = 0; r < rows; r++)
-        {
-            indPtr[r + 1] += indPtr[r];
-        }
+        var indPtr = BucketOffsets(rowIds, rows);
         var next = indPtr.AsSpan(0, rows).ToArray();
         var indices = GC.AllocateUninitializedArray<int>(n);
         var data = GC.AllocateUninitializedArray<float>(n);
@@ -254,15 +246,7 @@ public sealed partial class CsrMatrix
     /// </summary>
     public CsrMatrix Transpose()
     {
-        var indPtr = new int[Columns + 1];
-        foreach (var c in Indices)
-        {
-            indPtr[c + 1]++;
-        }
-        for (var c = 0; c < Columns; c++)
-        {
-            indPtr[c + 1] += indPtr[c];
-        }
+        var indPtr = BucketOffsets(Indices, Columns);
         var next = indPtr.AsSpan(0, Columns).ToArray();
         var indices = GC.AllocateUninitializedArray<int>(NonZeros);
         var data = GC.AllocateUninitializedArray<float>(NonZeros);
@@ -809,5 +793,24 @@ public sealed partial class CsrMatrix
             var byColumn = indices[x].CompareTo(indices[y]);
             return byColumn != 0 ? byColumn : x.CompareTo(y);
         }
+    }
+
+    /// <summary>
+    /// The first half of a counting sort: offsets[b] is where bucket b starts when
+    /// <paramref name="keys"/> (each in [0, <paramref name="buckets"/>)) are grouped by value;
+    /// offsets[buckets] is the number of keys.
+    /// </summary>
+    private static int[] BucketOffsets(ReadOnlySpan<int> keys, int buckets)
+    {
+        var offsets = new int[buckets + 1];
+        foreach (var key in keys)
+        {
+            offsets[key + 1]++;
+        }
+        for (var b = 0; b < buckets; b++)
+        {
+            offsets[b + 1] += offsets[b];
+        }
+        return offsets;
     }
 }
