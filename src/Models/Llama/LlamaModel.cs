@@ -72,6 +72,8 @@ public sealed class LlamaModel : nn.Module
             throw new ArgumentException($"attention mask has shape [{string.Join(", ", attentionMask.shape)}], expected [{batch}, {total}] (past {past} + new {time})", nameof(attentionMask));
         }
 
+        // Frees the chained intermediates of the masks and rotary tables when the pass returns.
+        using var scope = NewDisposeScope();
         using var positions = positionIds?.alias() ?? AttentionMasks.PositionIds(attentionMask, batch, past, time, inputIds.device); // (B, T)
         using var mask = AttentionMasks.CausalPadding(attentionMask, batch, past, time, inputIds.device); // (B, 1, T, S) or null
         var hidden = _embedTokens.forward(inputIds); // (B, T, H)
@@ -89,7 +91,7 @@ public sealed class LlamaModel : nn.Module
         cache?.Advance((int)time);
         using (hidden)
         {
-            return _norm.forward(hidden); // (B, T, H)
+            return _norm.forward(hidden).MoveToOuterDisposeScope(); // (B, T, H)
         }
     }
 }

@@ -31,7 +31,8 @@ internal sealed class LlamaRmsNorm : nn.Module<Tensor, Tensor>
     {
         // Half-precision squares overflow and lose the mean's precision, hence float32 as in HF.
         using var x = input.to_type(ScalarType.Float32); // (B, T, H)
-        using var meanSquare = x.square().mean([-1L], keepdim: true); // (B, T, 1)
+        using var squared = x.square(); // (B, T, H)
+        using var meanSquare = squared.mean([-1L], keepdim: true); // (B, T, 1)
         using var inverse = (meanSquare + _eps).rsqrt_();
         using var normed = x * inverse; // (B, T, H)
         using var cast = normed.to_type(input.dtype);

@@ -114,4 +114,45 @@ public sealed class LlamaForCausalLMTests
         LlamaFixtures.AssertClose(a.AsSpan(0, 3 * 128), b.AsSpan(0, 3 * 128), 1e-6, "causal prefix");
         Assert.NotEqual(a[3 * 128], b[3 * 128]);
     }
+
+    [Fact]
+    public void The_lm_head_gives_the_same_logits_for_many_rows_as_for_few()
+    {
+        // Given a tiny untied model and 80 one-token sequences (more rows than the few-row product takes)
+        using var model = LlamaFixtures.Create();
+        using var scope = NewDisposeScope();
+        using var noGrad = no_grad();
+        using var ids = arange(80, ScalarType.Int64).remainder(128).view(80, 1);
+
+        // When all 80 run at once (nn.Linear's product) and the first 8 run alone (W · hᵀ)
+        using var many = model.forward(ids);
+        using var firstIds = ids.narrow(0, 0, 8);
+        using var few = model.forward(firstIds);
+
+        // Then the first 8 rows agree
+        using var manyFirst = many.narrow(0, 0, 8).contiguous();
+        LlamaFixtures.AssertClose(manyFirst.data<float>().ToArray(), few.data<float>().ToArray(), 1e-5, "lm head rows");
+    }
+
+    [Fact]
+    public void A_forward_pass_with_a_cache_leaves_no_tensor_alive_but_its_logits()
+    {
+        // Given a tiny model, a padded batch and a cache that already holds its buffers
+        using var model = LlamaFixtures.Create();
+        using var noGrad = no_grad();
+        using var ids = tensor(new long[] { 0, 5, 6, 7, 8, 9 }, [2, 3]);
+        using var mask = tensor(new long[] { 0, 1, 1, 1, 1, 1 }, [2, 3]);
+        using var cache = model.CreateCache(16);
+        model.forward(ids, mask, cache, lastPositionOnly: true).Dispose();
+        using var next = tensor(new long[] { 10, 11 }, [2, 1]);
+        using var longer = tensor(new long[] { 0, 1, 1, 1, 1, 1, 1, 1 }, [2, 4]);
+        var before = TorchSharp.DisposeScopeManager.Statistics.ThreadTotalLiveCount;
+
+        // When one more step runs and its logits are disposed
+        model.forward(next, longer, cache, lastPositionOnly: true).Dispose();
+
+        // Then every intermediate (views and casts included) was freed inside the pass, not left to the
+        // garbage collector: a pass that keeps them holds every layer's activations at once
+        Assert.Equal(before, TorchSharp.DisposeScopeManager.Statistics.ThreadTotalLiveCount);
+    }
 }
