@@ -7,15 +7,15 @@ namespace Skim.Bench;
 public static class BenchMatmul
 {
     /// <summary>
-    /// Returns the best-of-<paramref name="repeats"/> float32 GFLOP/s of a 2048×768 by 768×8192
-    /// matmul on the CPU, after one warm-up product.
+    /// Returns the best-of-<paramref name="repeats"/> GFLOP/s of a 2048×768 by 768×8192 matmul in
+    /// <paramref name="dtype"/> (float32 by default) on the CPU, after one warm-up product.
     /// </summary>
-    public static double PeakGflops(int repeats = 10)
+    public static double PeakGflops(int repeats = 10, ScalarType dtype = ScalarType.Float32)
     {
         using var scope = NewDisposeScope();
         using var noGrad = no_grad();
-        var a = randn(2048, 768);
-        var b = randn(768, 8192);
+        var a = randn(2048, 768, dtype: dtype);
+        var b = randn(768, 8192, dtype: dtype);
         a.matmul(b).Dispose();
         var best = double.MaxValue;
         for (var i = 0; i < repeats; i++)

@@ -7,7 +7,10 @@ of prompt_len random tokens, with a preallocated KV cache, top-k 200 / temperatu
 no EOS. Attention is written out (matmul, softmax) because PyTorch 1.13 has no
 scaled_dot_product_attention.
 
-usage: generation_bench.py --batches 1,8,32 [--prompt-len 32] [--new-tokens 64] [--threads N] [--repeats R]
+With --dtype bfloat16 the weights, activations and KV cache are bfloat16 (RMSNorm in float32, as
+in HF); sampling is always in float32.
+
+usage: generation_bench.py --batches 1,8,32 [--prompt-len 32] [--new-tokens 64] [--threads N] [--repeats R] [--dtype float32|bfloat16]
 Prints one JSON object: {"threads": N, "results": [{"batch": B, "seconds": s, "tokens_per_s": t}, ...]}.
 """
 
@@ -21,13 +24,13 @@ import torch
 CONFIG = dict(vocab=49152, hidden=576, intermediate=1536, layers=30, heads=9, kv_heads=3, eps=1e-5, theta=10000.0)
 
 
-def make_weights(seed=0):
+def make_weights(seed=0, dtype=torch.float32):
     g = torch.Generator().manual_seed(seed)
     c = CONFIG
     hd = c["hidden"] // c["heads"]
 
     def normal(*shape):
-        return torch.randn(*shape, generator=g) * 0.02
+        return (torch.randn(*shape, generator=g) * 0.02).to(dtype)
 
     layers = []
     for _ in range(c["layers"]):
@@ -36,8 +39,8 @@ def make_weights(seed=0):
             v=normal(c["kv_heads"] * hd, c["hidden"]), o=normal(c["hidden"], c["heads"] * hd),
             gate=normal(c["intermediate"], c["hidden"]), up=normal(c["intermediate"], c["hidden"]),
             down=normal(c["hidden"], c["intermediate"]),
-            ln1=torch.ones(c["hidden"]), ln2=torch.ones(c["hidden"])))
-    return dict(embed=normal(c["vocab"], c["hidden"]), layers=layers, norm=torch.ones(c["hidden"]))
+            ln1=torch.ones(c["hidden"], dtype=dtype), ln2=torch.ones(c["hidden"], dtype=dtype)))
+    return dict(embed=normal(c["vocab"], c["hidden"]), layers=layers, norm=torch.ones(c["hidden"], dtype=dtype))
 
 
 def rms_norm(x, w, eps):
@@ -56,8 +59,9 @@ class Decoder:
         self.w = weights
         self.hd = c["hidden"] // c["heads"]
         self.inv_freq = 1.0 / (c["theta"] ** (torch.arange(0, self.hd, 2).float() / self.hd))
-        self.k_cache = [torch.zeros(batch, c["kv_heads"], capacity, self.hd) for _ in range(c["layers"])]
-        self.v_cache = [torch.zeros(batch, c["kv_heads"], capacity, self.hd) for _ in range(c["layers"])]
+        self.dtype = weights["embed"].dtype
+        self.k_cache = [torch.zeros(batch, c["kv_heads"], capacity, self.hd, dtype=self.dtype) for _ in range(c["layers"])]
+        self.v_cache = [torch.zeros(batch, c["kv_heads"], capacity, self.hd, dtype=self.dtype) for _ in range(c["layers"])]
         self.length = 0
 
     def forward(self, ids):
@@ -67,11 +71,11 @@ class Decoder:
         pos = torch.arange(past, past + t).float()
         freqs = pos[:, None] * self.inv_freq[None, :]
         emb = torch.cat((freqs, freqs), dim=-1)
-        cos, sin = emb.cos(), emb.sin()  # (T, hd)
+        cos, sin = emb.cos().to(self.dtype), emb.sin().to(self.dtype)  # (T, hd)
         total = past + t
         mask = None
         if t > 1:
-            mask = torch.full((t, total), float("-inf")).triu(past + 1)  # (T, S)
+            mask = torch.full((t, total), float("-inf"), dtype=self.dtype).triu(past + 1)  # (T, S)
         h = self.w["embed"][ids]  # (B, T, H)
         groups = c["heads"] // c["kv_heads"]
         for i, lw in enumerate(self.w["layers"]):
@@ -123,10 +127,11 @@ def main():
     parser.add_argument("--new-tokens", type=int, default=64)
     parser.add_argument("--threads", type=int, default=0, help="0 keeps PyTorch's default")
     parser.add_argument("--repeats", type=int, default=1)
+    parser.add_argument("--dtype", choices=["float32", "bfloat16"], default="float32")
     args = parser.parse_args()
     if args.threads > 0:
         torch.set_num_threads(args.threads)
-    weights = make_weights()
+    weights = make_weights(dtype=getattr(torch, args.dtype))
     generate(weights, 1, 8, 4)  # warm-up
     results = []
     for batch in [int(b) for b in args.batches.split(",")]:
@@ -136,7 +141,7 @@ def main():
             generate(weights, batch, args.prompt_len, args.new_tokens)
             best = min(best, time.perf_counter() - start)
         results.append(dict(batch=batch, seconds=best, tokens_per_s=batch * args.new_tokens / best))
-    print(json.dumps(dict(threads=torch.get_num_threads(), results=results)))
+    print(json.dumps(dict(threads=torch.get_num_threads(), dtype=args.dtype, results=results)))
 
 
 if __name__ == "__main__":

@@ -53,4 +53,33 @@ public sealed class GenerateCommandTests : IDisposable
         Assert.Contains("expected", line, StringComparison.Ordinal);
         Assert.False(File.Exists(_dir.File("o.jsonl")));
     }
+
+    [Fact]
+    public async Task Generation_in_bfloat16_on_the_cpu_writes_a_record_per_prompt_and_repeats_under_the_same_seed()
+    {
+        // Given a tiny Llama made by init and three prompts
+        var corpus = _dir.File("corpus.txt");
+        File.WriteAllLines(corpus, Enumerable.Range(0, 120).Select(i => $"page {i % 13}: copy files and show the manual {i % 7}"));
+        var init = await CliTestHost.RunAsync("model", "init", "--arch", "llama", "--preset", "tiny", "--tokenizer", $"train:{corpus}", "--vocab-size", "300", "--out", _dir.File("m"));
+        Assert.Equal(0, init.ExitCode);
+        var prompts = _dir.File("prompts.jsonl");
+        File.WriteAllLines(prompts, ["\"cp: copy\"", "\"man: show\"", "\"page 3\""]);
+
+        // When it generates twice in bfloat16 on the CPU with one seed
+        string[] Args(string output) => ["generate", "--model", _dir.File("m"), "--prompts", prompts, "--out", output, "--max-new-tokens", "5", "--seed", "3", "--dtype", "bfloat16", "--device", "cpu"];
+        var first = await CliTestHost.RunAsync(Args(_dir.File("a.jsonl")));
+        var second = await CliTestHost.RunAsync(Args(_dir.File("b.jsonl")));
+
+        // Then both succeed with a record per prompt and agree (the half-precision path is deterministic too)
+        Assert.Equal(0, first.ExitCode);
+        Assert.Equal(0, second.ExitCode);
+        var lines = File.ReadAllLines(_dir.File("a.jsonl"));
+        Assert.Equal(3, lines.Length);
+        Assert.All(lines, line =>
+        {
+            using var record = JsonDocument.Parse(line);
+            Assert.InRange(record.RootElement.GetProperty("generated_tokens").GetInt32(), 1, 5);
+        });
+        Assert.Equal(lines, File.ReadAllLines(_dir.File("b.jsonl")));
+    }
 }

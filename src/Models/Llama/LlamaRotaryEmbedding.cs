@@ -22,36 +22,38 @@ internal sealed class LlamaRotaryEmbedding
         }
     }
 
-    /// <summary>Returns cos and sin tables of shape (B, T, head_dim) in <paramref name="dtype"/> for integer positions (B, T).</summary>
-    public (Tensor Cos, Tensor Sin) Tables(Tensor positionIds, ScalarType dtype)
+    /// <summary>
+    /// Returns the cos table and a sign-folded sin table, both (B, 1, T, head_dim) in
+    /// <paramref name="dtype"/>, for integer positions (B, T). The sin table's first half is negated
+    /// so that <see cref="Apply"/> can rotate with one roll instead of HF's narrow/neg/cat.
+    /// </summary>
+    public (Tensor Cos, Tensor SignedSin) Tables(Tensor positionIds, ScalarType dtype)
     {
+        var half = _inverseFrequencies.Length;
         using var inverse = tensor(_inverseFrequencies, device: positionIds.device); // (d/2)
-        using var positions = positionIds.to_type(ScalarType.Float32).unsqueeze(-1); // (B, T, 1)
+        using var floatPositions = positionIds.to_type(ScalarType.Float32);
+        using var positions = floatPositions.unsqueeze(-1); // (B, T, 1)
         using var angles = positions * inverse; // (B, T, d/2)
-        using var both = cat([angles, angles], -1); // (B, T, d)
-        using var cos = both.cos();
-        using var sin = both.sin();
-        return (cos.to_type(dtype), sin.to_type(dtype));
+        using var cosHalf = angles.cos();
+        using var sinHalf = angles.sin();
+        using var negatedSinHalf = sinHalf.neg();
+        using var cos = cat([cosHalf, cosHalf], -1); // (B, T, d)
+        using var signedSin = cat([negatedSinHalf, sinHalf], -1); // (B, T, d)
+        using var cosCast = cos.to_type(dtype);
+        using var sinCast = signedSin.to_type(dtype);
+        return (cosCast.unsqueeze(1), sinCast.unsqueeze(1)); // (B, 1, T, d) each
     }
 
-    /// <summary>Rotates <paramref name="x"/> (B, heads, T, d) by tables (B, T, d).</summary>
-    public static Tensor Apply(Tensor x, Tensor cos, Tensor sin)
+    /// <summary>
+    /// Rotates <paramref name="x"/> (B, heads, T, d) by tables from <see cref="Tables"/>:
+    /// x·cos + rotate_half(x)·sin, where rotate_half(x) = (−x₂, x₁) equals roll(x, d/2)·(−1, +1) and
+    /// the sign lives in <paramref name="signedSin"/>. Elementwise the same products and sum as HF's.
+    /// </summary>
+    public static Tensor Apply(Tensor x, Tensor cos, Tensor signedSin)
     {
-        using var c = cos.unsqueeze(1); // (B, 1, T, d)
-        using var s = sin.unsqueeze(1); // (B, 1, T, d)
-        using var rotated = RotateHalf(x); // (B, heads, T, d)
-        using var a = x * c;
-        using var b = rotated * s;
-        return a + b;
-    }
-
-    // (x1, x2) -> (-x2, x1) over the two halves of the last dimension.
-    private static Tensor RotateHalf(Tensor x)
-    {
-        var half = x.shape[^1] / 2;
-        using var x1 = x.narrow(-1, 0, half); // (B, heads, T, d/2)
-        using var x2 = x.narrow(-1, half, half); // (B, heads, T, d/2)
-        using var negated = x2.neg();
-        return cat([negated, x1], -1); // (B, heads, T, d)
+        using var rolled = x.roll(x.shape[^1] / 2, -1); // (B, heads, T, d): (x₂, x₁)
+        using var a = x * cos;
+        using var b = rolled * signedSin;
+        return a + b; // (B, heads, T, d)
     }
 }
