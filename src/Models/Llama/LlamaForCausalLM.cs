@@ -29,13 +29,21 @@ public sealed class LlamaForCausalLM : nn.Module, ILoraHost
     /// <param name="dtype">The parameter dtype; null for the default (float32).</param>
     /// <param name="device">The device; null for the default (CPU). The meta device builds shapes without memory.</param>
     public LlamaForCausalLM(LlamaConfig config, ScalarType? dtype = null, Device? device = null)
+        : this(config, dtype, device, initialize: true)
+    {
+    }
+
+    private LlamaForCausalLM(LlamaConfig config, ScalarType? dtype, Device? device, bool initialize)
         : base(nameof(LlamaForCausalLM))
     {
         ArgumentNullException.ThrowIfNull(config);
         _model = new LlamaModel(config, dtype, device);
         _lmHead = config.TieWordEmbeddings ? null : nn.Linear(config.HiddenSize, config.VocabSize, hasBias: false, device, dtype);
         RegisterComponents();
-        InitializeWeights();
+        if (initialize)
+        {
+            InitializeWeights();
+        }
     }
 
     /// <summary>
@@ -64,7 +72,9 @@ public sealed class LlamaForCausalLM : nn.Module, ILoraHost
             // store each layer's rotary inv_freq buffer; it is recomputed from rope_theta, as HF does.
             tensors = tensors.Where(e => !IsStoredRotaryFrequencies(e.Key)).ToDictionary(e => e.Key, e => e.Value, StringComparer.Ordinal);
         }
-        var model = new LlamaForCausalLM(config, dtype, device);
+        // Strict loading overwrites every parameter, so HF's normal re-draw (a full pass of random
+        // numbers over every weight, minutes for a 7B model on the CPU) is skipped.
+        var model = new LlamaForCausalLM(config, dtype, device, initialize: false);
         try
         {
             WeightLoader.LoadStrict(model, tensors, folder);
