@@ -1,3 +1,4 @@
+using Skim.Models.Devices;
 using Skim.Models.Generation;
 using Skim.Core;
 using Skim.Core.Formats.SafeTensors;
@@ -72,11 +73,16 @@ public sealed class LlamaForCausalLM : nn.Module, ILoraHost
             // store each layer's rotary inv_freq buffer; it is recomputed from rope_theta, as HF does.
             tensors = tensors.Where(e => !IsStoredRotaryFrequencies(e.Key)).ToDictionary(e => e.Key, e => e.Value, StringComparer.Ordinal);
         }
-        // Strict loading overwrites every parameter, so HF's normal re-draw (a full pass of random
-        // numbers over every weight, minutes for a 7B model on the CPU) is skipped.
-        var model = new LlamaForCausalLM(config, dtype, device, initialize: false);
+        // Strict loading overwrites every parameter, so the model is built on the meta device and
+        // given uninitialised memory: no random numbers are drawn for weights that the checkpoint
+        // replaces (two full passes of them, HF's and nn.Linear's, took minutes for 7B on the CPU).
+        var model = new LlamaForCausalLM(config, dtype, TorchDevices.Meta, initialize: false);
         try
         {
+            if ((device ?? CPU).type != DeviceType.META)
+            {
+                model.MaterializeEmpty(device ?? CPU);
+            }
             WeightLoader.LoadStrict(model, tensors, folder);
         }
         catch
@@ -86,6 +92,37 @@ public sealed class LlamaForCausalLM : nn.Module, ILoraHost
         }
         model.eval();
         return model;
+    }
+
+    // Gives every parameter of a meta-device model uninitialised memory on the device. The model is
+    // made of Linear, Embedding and LlamaRmsNorm parameters only; anything left on the meta device
+    // would compute garbage without an error, so it is refused.
+    private void MaterializeEmpty(Device device)
+    {
+        foreach (var (_, module) in named_modules().ToList())
+        {
+            switch (module)
+            {
+                case Linear linear:
+                    linear.weight = new Parameter(empty(linear.weight!.shape, linear.weight.dtype, device));
+                    if (linear.bias is { } bias)
+                    {
+                        linear.bias = new Parameter(empty(bias.shape, bias.dtype, device));
+                    }
+                    break;
+                case Embedding embedding:
+                    embedding.weight = new Parameter(empty(embedding.weight!.shape, embedding.weight.dtype, device));
+                    break;
+                case LlamaRmsNorm norm:
+                    norm.Materialize(device);
+                    break;
+            }
+        }
+        var left = named_parameters().Where(p => p.parameter.device_type == DeviceType.META).Select(p => p.name).ToList();
+        if (left.Count > 0)
+        {
+            throw new InvalidOperationException($"parameters left on the meta device after materialising: {string.Join(", ", left)}");
+        }
     }
 
     private static bool IsStoredRotaryFrequencies(string key) =>

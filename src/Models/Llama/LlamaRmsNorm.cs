@@ -14,7 +14,7 @@ internal sealed class LlamaRmsNorm : nn.Module<Tensor, Tensor>
     private readonly double _eps;
 
     [ComponentName(Name = "weight")]
-    private readonly Parameter _weight;
+    private Parameter _weight;
 
     public LlamaRmsNorm(long size, double eps, ScalarType? dtype = null, Device? device = null)
         : base(nameof(LlamaRmsNorm))
@@ -26,6 +26,15 @@ internal sealed class LlamaRmsNorm : nn.Module<Tensor, Tensor>
 
     /// <summary>Gets the scale vector.</summary>
     public Parameter Weight => _weight;
+
+    /// <summary>Replaces the scale vector with uninitialised memory of the same shape and dtype on <paramref name="device"/> (for a model built on the meta device that a load will fill).</summary>
+    public void Materialize(Device device)
+    {
+        var weight = new Parameter(empty(_weight.shape, _weight.dtype, device));
+        _weight.Dispose();
+        _weight = weight;
+        ConditionallyRegisterParameter("weight", _weight);
+    }
 
     public override Tensor forward(Tensor input)
     {

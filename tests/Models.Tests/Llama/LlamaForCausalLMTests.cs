@@ -155,4 +155,35 @@ public sealed class LlamaForCausalLMTests
         // garbage collector: a pass that keeps them holds every layer's activations at once
         Assert.Equal(before, TorchSharp.DisposeScopeManager.Statistics.ThreadTotalLiveCount);
     }
+
+    [Theory]
+    [InlineData("llama")]
+    [InlineData("qwen2")]
+    [InlineData("tied")]
+    public void A_saved_checkpoint_loads_back_with_every_parameter_equal_and_on_the_cpu(string architecture)
+    {
+        // Given a tiny random model of each kind saved in HF's layout
+        var config = architecture switch
+        {
+            "qwen2" => LlamaFixtures.TinyQwen2,
+            "tied" => LlamaFixtures.TinyTied,
+            _ => LlamaConfig.Tiny,
+        };
+        using var dir = new TempDirectory();
+        using var saved = LlamaFixtures.Create(config);
+        saved.SavePretrained(dir.Path);
+
+        // When it is loaded (built on the meta device, given empty memory, filled by the strict load)
+        using var loaded = LlamaForCausalLM.FromPretrained(dir.Path);
+
+        // Then every parameter, norms and biases included, is on the CPU and equals the saved one bit for bit
+        var expected = saved.named_parameters().ToDictionary(p => p.name, p => p.parameter);
+        var actual = loaded.named_parameters().ToList();
+        Assert.Equal(expected.Keys.Order(StringComparer.Ordinal), actual.Select(p => p.name).Order(StringComparer.Ordinal));
+        Assert.All(actual, p =>
+        {
+            Assert.Equal(TorchSharp.DeviceType.CPU, p.parameter.device_type);
+            Assert.True(p.parameter.allclose(expected[p.name], rtol: 0, atol: 0), $"{p.name} differs after loading");
+        });
+    }
 }
