@@ -48,9 +48,10 @@ internal sealed class LlamaAttention : nn.Module, ILoraHost
     /// <summary>
     /// Attends from <paramref name="hidden"/> (B, T, H) to the cached and new positions.
     /// <paramref name="mask"/> is null for plain causal attention without a cache, else a boolean
-    /// (B, 1, T, S) tensor where true means "may attend".
+    /// (B, 1, T, S) tensor where true means "may attend". <paramref name="cos"/> and
+    /// <paramref name="signedSin"/> are the rotary tables of <see cref="LlamaRotaryEmbedding.Tables"/>.
     /// </summary>
-    public Tensor forward(Tensor hidden, Tensor cos, Tensor sin, Tensor? mask, KvCache? cache)
+    public Tensor forward(Tensor hidden, Tensor cos, Tensor signedSin, Tensor? mask, KvCache? cache)
     {
         var batch = hidden.shape[0];
         var time = hidden.shape[1];
@@ -60,8 +61,8 @@ internal sealed class LlamaAttention : nn.Module, ILoraHost
         using var q1 = q0.view(batch, time, _heads, _headDim).transpose(1, 2); // (B, nh, T, hs)
         using var k1 = k0.view(batch, time, _kvHeads, _headDim).transpose(1, 2); // (B, nkv, T, hs)
         using var v1 = v0.view(batch, time, _kvHeads, _headDim).transpose(1, 2); // (B, nkv, T, hs)
-        using var q = LlamaRotaryEmbedding.Apply(q1, cos, sin); // (B, nh, T, hs)
-        using var kNew = LlamaRotaryEmbedding.Apply(k1, cos, sin); // (B, nkv, T, hs)
+        using var q = LlamaRotaryEmbedding.Apply(q1, cos, signedSin); // (B, nh, T, hs)
+        using var kNew = LlamaRotaryEmbedding.Apply(k1, cos, signedSin); // (B, nkv, T, hs)
 
         Tensor keys, values;
         if (cache is null)

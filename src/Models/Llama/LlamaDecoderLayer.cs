@@ -41,7 +41,7 @@ internal sealed class LlamaDecoderLayer : nn.Module
     public LlamaMlp Mlp => _mlp;
 
     /// <summary>Runs the layer on (B, T, H) hidden states; see <see cref="LlamaAttention.forward"/> for the mask.</summary>
-    public Tensor forward(Tensor hidden, Tensor cos, Tensor sin, Tensor? mask, KvCache? cache)
+    public Tensor forward(Tensor hidden, Tensor cos, Tensor signedSin, Tensor? mask, KvCache? cache)
     {
         // Chained calls leave unnamed intermediates (views, casts) that a `using` cannot reach; this
         // scope frees them when the layer returns. Without it a 30-layer prefill kept every layer's
@@ -49,7 +49,7 @@ internal sealed class LlamaDecoderLayer : nn.Module
         // and fresh pages for each of them made the kernel's page clearing a quarter of the pass.
         using var scope = NewDisposeScope();
         using var normed = _inputLayerNorm.forward(hidden); // (B, T, H)
-        using var attended = _selfAttn.forward(normed, cos, sin, mask, cache); // (B, T, H)
+        using var attended = _selfAttn.forward(normed, cos, signedSin, mask, cache); // (B, T, H)
         using var residual = hidden + attended;
         using var normed2 = _postAttentionLayerNorm.forward(residual);
         using var mlp = _mlp.forward(normed2); // (B, T, H)

@@ -77,13 +77,13 @@ public sealed class LlamaModel : nn.Module
         using var positions = positionIds?.alias() ?? AttentionMasks.PositionIds(attentionMask, batch, past, time, inputIds.device); // (B, T)
         using var mask = AttentionMasks.CausalPadding(attentionMask, batch, past, time, inputIds.device); // (B, 1, T, S) or null
         var hidden = _embedTokens.forward(inputIds); // (B, T, H)
-        var (cos, sin) = _rotary.Tables(positions, hidden.dtype); // (B, 1, T, hs) each
+        var (cos, signedSin) = _rotary.Tables(positions, hidden.dtype); // (B, 1, T, hs) each
         using (cos)
-        using (sin)
+        using (signedSin)
         {
             foreach (var layer in _layers)
             {
-                var next = layer.forward(hidden, cos, sin, mask, cache); // (B, T, H)
+                var next = layer.forward(hidden, cos, signedSin, mask, cache); // (B, T, H)
                 hidden.Dispose();
                 hidden = next;
             }

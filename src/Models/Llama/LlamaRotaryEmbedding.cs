@@ -29,7 +29,6 @@ internal sealed class LlamaRotaryEmbedding
     /// </summary>
     public (Tensor Cos, Tensor SignedSin) Tables(Tensor positionIds, ScalarType dtype)
     {
-        var half = _inverseFrequencies.Length;
         using var inverse = tensor(_inverseFrequencies, device: positionIds.device); // (d/2)
         using var floatPositions = positionIds.to_type(ScalarType.Float32);
         using var positions = floatPositions.unsqueeze(-1); // (B, T, 1)
