@@ -10,14 +10,14 @@ public sealed class BertAttention : nn.Module<Tensor, Tensor, Tensor>
     private readonly BertSelfAttention _self;
 
     [ComponentName(Name = "output")]
-    private readonly BertSelfOutput _output;
+    private readonly BertOutput _output;
 
     /// <summary>Creates the block for <paramref name="config"/>.</summary>
     public BertAttention(BertConfig config, Device? device = null, ScalarType? dtype = null)
         : base(nameof(BertAttention))
     {
         _self = new BertSelfAttention(config, device, dtype);
-        _output = new BertSelfOutput(config, device, dtype);
+        _output = new BertOutput(config, config.HiddenSize, device, dtype);
         RegisterComponents();
     }
 

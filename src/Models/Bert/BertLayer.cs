@@ -21,7 +21,7 @@ public sealed class BertLayer : nn.Module<Tensor, Tensor, Tensor>
     {
         _attention = new BertAttention(config, device, dtype);
         _intermediate = new BertIntermediate(config, device, dtype);
-        _output = new BertOutput(config, device, dtype);
+        _output = new BertOutput(config, config.IntermediateSize, device, dtype);
         RegisterComponents();
     }
 
