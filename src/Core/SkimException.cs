@@ -82,3 +82,57 @@ public sealed class SkimConfigException : SkimException
     {
     }
 }
+
+/// <summary>
+/// Bad values inside data the user gave (a NaN score, a row that does not fit a matrix, a negative
+/// relevance). The library that finds the problem may not know which file the data came from: it
+/// throws with the place (row, column, key), and a caller that opened the file adds it with
+/// <see cref="InFile"/>. The CLI maps it, like every <see cref="SkimException"/>, to exit code 2.
+/// </summary>
+public sealed class SkimDataException : SkimException
+{
+    /// <summary>Creates a data error at <paramref name="location"/> (e.g. "row 3, label 7"), optionally in <paramref name="path"/>.</summary>
+    public SkimDataException(string? path, string? location, string problem)
+        : base(Compose(path, location, problem))
+    {
+        Path = path;
+        Location = location;
+        Problem = problem;
+    }
+
+    /// <summary>Creates a data error with a complete message.</summary>
+    public SkimDataException(string message)
+        : base(message)
+    {
+        Problem = message;
+    }
+
+    /// <summary>Creates a data error with a complete message and its cause.</summary>
+    public SkimDataException(string message, Exception innerException)
+        : base(message, innerException)
+    {
+        Problem = message;
+    }
+
+    /// <summary>Creates a data error with no message.</summary>
+    public SkimDataException()
+    {
+        Problem = "";
+    }
+
+    /// <summary>Gets the file the bad data came from, when known.</summary>
+    public string? Path { get; }
+
+    /// <summary>Gets where in the data the problem is (row, column, key), when known.</summary>
+    public string? Location { get; }
+
+    /// <summary>Gets what is wrong, with the expected and found values.</summary>
+    public string Problem { get; }
+
+    /// <summary>Returns the same error naming <paramref name="path"/> as the file it is in (this one if it names a file already).</summary>
+    public SkimDataException InFile(string path) =>
+        Path is not null ? this : new SkimDataException(path, Location, Problem);
+
+    private static string Compose(string? path, string? location, string problem) =>
+        string.Join(": ", new[] { path, location, problem }.Where(part => !string.IsNullOrEmpty(part)));
+}
