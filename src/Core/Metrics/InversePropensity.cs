@@ -19,14 +19,16 @@ public static class InversePropensity
     /// Computes <c>w_l</c> for every column of <paramref name="trainLabels"/>. Column sums add the
     /// stored values (not binarised), as pyxclib does; a label never seen gets <c>1 + C·B^(−A)</c>.
     /// </summary>
-    /// <exception cref="ArgumentException">The matrix has no rows, or A or B is not finite, or B is not positive.</exception>
+    /// <exception cref="SkimDataException">The train matrix has no rows.</exception>
+    /// <exception cref="ArgumentOutOfRangeException">A or B is not finite, or B is not positive.</exception>
     public static double[] Compute(CsrMatrix trainLabels, double a, double b)
     {
         ArgumentNullException.ThrowIfNull(trainLabels);
         if (trainLabels.Rows == 0)
         {
-            throw new ArgumentException("inverse propensity needs a train matrix with at least one row", nameof(trainLabels));
+            throw new SkimDataException(null, null, "inverse propensity needs a train matrix with at least one row, found 0 rows");
         }
+        // A and B are settings the caller chose (the CLI checks --A and --B), not values read from data.
         if (!double.IsFinite(a))
         {
             throw new ArgumentOutOfRangeException(nameof(a), a, "A must be a finite number");

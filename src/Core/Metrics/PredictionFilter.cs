@@ -15,11 +15,13 @@ public sealed class PredictionFilter
     /// Builds a filter for a <paramref name="rows"/> × <paramref name="columns"/> prediction matrix from
     /// pairs <c>(points[i], labels[i])</c>. Repeated pairs are kept once.
     /// </summary>
-    /// <exception cref="ArgumentException">The spans differ in length, or a pair lies outside the matrix.</exception>
+    /// <exception cref="SkimDataException">A pair lies outside the matrix.</exception>
+    /// <exception cref="ArgumentException">The spans differ in length.</exception>
     public PredictionFilter(int rows, int columns, ReadOnlySpan<int> points, ReadOnlySpan<int> labels)
     {
         ArgumentOutOfRangeException.ThrowIfNegative(rows);
         ArgumentOutOfRangeException.ThrowIfNegative(columns);
+        // Two parallel arrays of different lengths come from the caller's code; no filter file yields them.
         if (points.Length != labels.Length)
         {
             throw new ArgumentException($"filter has {points.Length} points but {labels.Length} labels", nameof(labels));
@@ -29,8 +31,8 @@ public sealed class PredictionFilter
         {
             if ((uint)points[i] >= (uint)rows || (uint)labels[i] >= (uint)columns)
             {
-                throw new ArgumentException(
-                    $"filter pair {i} ({points[i]}, {labels[i]}) lies outside the {rows} x {columns} prediction matrix", nameof(points));
+                throw new SkimDataException(null, $"filter pair {i}",
+                    $"({points[i]}, {labels[i]}) lies outside the {rows} x {columns} prediction matrix");
             }
             counts[points[i] + 1]++;
         }

@@ -14,10 +14,11 @@ internal abstract class RankedRows
     protected RankedRows(int rows, int columns, int k, PredictionFilter? filter)
     {
         ArgumentOutOfRangeException.ThrowIfLessThan(k, 1);
+        // The filter comes with the dataset and the predictions from another file: a mismatch is in the data.
         if (filter is not null && (filter.Rows != rows || filter.Columns != columns))
         {
-            throw new ArgumentException(
-                $"the filter is for a {filter.Rows} x {filter.Columns} matrix but the predictions are {rows} x {columns}", nameof(filter));
+            throw new SkimDataException(null, null,
+                $"the filter is for a {filter.Rows} x {filter.Columns} matrix but the predictions are {rows} x {columns}");
         }
         Rows = rows;
         Columns = columns;
@@ -31,6 +32,9 @@ internal abstract class RankedRows
 
     public int K { get; }
 
+    /// <summary>Gets the file the scores came from, named in data errors; null when unknown.</summary>
+    public string? Source { get; init; }
+
     protected PredictionFilter? Filter { get; }
 
     /// <summary>Gets the length of the key buffer <see cref="Rank"/> needs.</summary>
@@ -41,8 +45,8 @@ internal abstract class RankedRows
 
     protected ReadOnlySpan<int> Banned(int row) => Filter is null ? default : Filter.RowLabels(row);
 
-    protected static ArgumentException NaNScore(int row, int label) =>
-        new($"the score of row {row}, label {label} is NaN; scores must be numbers");
+    protected SkimDataException NaNScore(int row, int label) =>
+        new(Source, $"row {row}, label {label}", "score is NaN, expected a number");
 }
 
 /// <summary>
@@ -92,6 +96,7 @@ internal sealed class DenseRankedRows : RankedRows
     public DenseRankedRows(ReadOnlyMemory<float> flat, int rows, int columns, int k, PredictionFilter? filter)
         : base(rows, columns, k, filter)
     {
+        // rows and columns describe the caller's own buffer (an array, a mapped .npy): a mismatch is a bug.
         if ((long)rows * columns != flat.Length)
         {
             throw new ArgumentException($"a {rows} x {columns} matrix needs {(long)rows * columns} values, found {flat.Length}", nameof(flat));

@@ -23,7 +23,8 @@ public sealed class TopKPredictions
     /// Wraps ranked lists: row <c>i</c> holds <paramref name="labels"/>[i·k .. i·k+k) with their
     /// <paramref name="scores"/>, best first; <see cref="Padding"/> marks the end of a short row.
     /// </summary>
-    /// <exception cref="ArgumentException">The arrays do not hold rows × k entries, or a label is out of range.</exception>
+    /// <exception cref="SkimDataException">A label is outside [<see cref="Padding"/>, <paramref name="columns"/>).</exception>
+    /// <exception cref="ArgumentException">The arrays do not hold rows × k entries.</exception>
     public TopKPredictions(int rows, int columns, int k, int[] labels, float[] scores)
     {
         ArgumentOutOfRangeException.ThrowIfNegative(rows);
@@ -31,6 +32,7 @@ public sealed class TopKPredictions
         ArgumentOutOfRangeException.ThrowIfLessThan(k, 1);
         ArgumentNullException.ThrowIfNull(labels);
         ArgumentNullException.ThrowIfNull(scores);
+        // rows and k describe the caller's own arrays: a length mismatch is a bug, not bad data.
         if (labels.Length != (long)rows * k || scores.Length != labels.Length)
         {
             throw new ArgumentException(
@@ -40,7 +42,7 @@ public sealed class TopKPredictions
         {
             if (labels[i] < Padding || labels[i] >= columns)
             {
-                throw new ArgumentException($"label {labels[i]} at row {i / k}, rank {i % k} is outside [0, {columns})", nameof(labels));
+                throw new SkimDataException(null, $"row {i / k}, rank {i % k}", $"label {labels[i]} is outside [0, {columns})");
             }
         }
         Rows = rows;
@@ -77,7 +79,7 @@ public sealed class TopKPredictions
     /// removes them (NGAME's <c>eliminate_zeros</c> after filtering). Filtered pairs are removed first;
     /// a row left with fewer than k entries is padded.
     /// </summary>
-    /// <exception cref="ArgumentException">A score is NaN, or the filter has another shape.</exception>
+    /// <exception cref="SkimDataException">A score is NaN, or the filter has another shape.</exception>
     public static TopKPredictions FromSparse(CsrMatrix scores, int k, PredictionFilter? filter = null, bool dropZeroScores = false)
     {
         ArgumentNullException.ThrowIfNull(scores);
@@ -89,7 +91,7 @@ public sealed class TopKPredictions
     /// skipped, so the next best labels fill their places; a matrix with fewer than k columns is padded
     /// (pyxclib refuses it).
     /// </summary>
-    /// <exception cref="ArgumentException">A score is NaN, or the filter has another shape.</exception>
+    /// <exception cref="SkimDataException">A score is NaN, or the filter has another shape.</exception>
     public static TopKPredictions FromDense(float[,] scores, int k, PredictionFilter? filter = null)
     {
         ArgumentNullException.ThrowIfNull(scores);
@@ -101,7 +103,8 @@ public sealed class TopKPredictions
     /// <paramref name="columns"/> score matrix (for example a memory-mapped .npy block); as
     /// <see cref="FromDense(float[,], int, PredictionFilter?)"/> otherwise.
     /// </summary>
-    /// <exception cref="ArgumentException">The length is not rows × columns, a score is NaN, or the filter has another shape.</exception>
+    /// <exception cref="SkimDataException">A score is NaN, or the filter has another shape.</exception>
+    /// <exception cref="ArgumentException">The length is not rows × columns.</exception>
     public static TopKPredictions FromDense(ReadOnlyMemory<float> scores, int rows, int columns, int k, PredictionFilter? filter = null) =>
         Extract(new DenseRankedRows(scores, rows, columns, k, filter));
 

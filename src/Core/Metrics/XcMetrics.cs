@@ -44,46 +44,51 @@ public static class XcMetrics
     private const int AllSlots = 7;
 
     /// <summary>Scores a sparse score matrix (rows = points, columns = labels) against <paramref name="groundTruth"/>.</summary>
-    /// <exception cref="ArgumentException">Shapes differ, a score is NaN, or an option does not fit the matrices.</exception>
+    /// <exception cref="SkimDataException">Shapes differ, a score is NaN, a ground-truth row sums below 0, or the propensities do not fit the labels.</exception>
+    /// <exception cref="ArgumentOutOfRangeException"><see cref="XcMetricsOptions.MaxK"/> is below 1.</exception>
     public static XcMetricsResult Evaluate(CsrMatrix scores, CsrMatrix groundTruth, XcMetricsOptions? options = null, CancellationToken ct = default)
     {
         ArgumentNullException.ThrowIfNull(scores);
         options ??= new XcMetricsOptions();
-        return Run(new SparseRankedRows(scores, CheckK(options), options.Filter, options.DropZeroScores), groundTruth, options, ct);
+        return Run(new SparseRankedRows(scores, CheckK(options), options.Filter, options.DropZeroScores) { Source = options.PredictionsSource }, groundTruth, options, ct);
     }
 
     /// <summary>Scores a dense score matrix against <paramref name="groundTruth"/>; every label is a candidate.</summary>
-    /// <exception cref="ArgumentException">Shapes differ, a score is NaN, or an option does not fit the matrices.</exception>
+    /// <exception cref="SkimDataException">Shapes differ, a score is NaN, a ground-truth row sums below 0, or the propensities do not fit the labels.</exception>
+    /// <exception cref="ArgumentOutOfRangeException"><see cref="XcMetricsOptions.MaxK"/> is below 1.</exception>
     public static XcMetricsResult Evaluate(float[,] scores, CsrMatrix groundTruth, XcMetricsOptions? options = null, CancellationToken ct = default)
     {
         ArgumentNullException.ThrowIfNull(scores);
         options ??= new XcMetricsOptions();
-        return Run(new DenseRankedRows(scores, CheckK(options), options.Filter), groundTruth, options, ct);
+        return Run(new DenseRankedRows(scores, CheckK(options), options.Filter) { Source = options.PredictionsSource }, groundTruth, options, ct);
     }
 
     /// <summary>Scores a dense row-major <paramref name="rows"/> × <paramref name="columns"/> score matrix against <paramref name="groundTruth"/>.</summary>
-    /// <exception cref="ArgumentException">Shapes differ, a score is NaN, or an option does not fit the matrices.</exception>
+    /// <exception cref="SkimDataException">Shapes differ, a score is NaN, a ground-truth row sums below 0, or the propensities do not fit the labels.</exception>
+    /// <exception cref="ArgumentOutOfRangeException"><see cref="XcMetricsOptions.MaxK"/> is below 1.</exception>
     public static XcMetricsResult Evaluate(
         ReadOnlyMemory<float> scores, int rows, int columns, CsrMatrix groundTruth, XcMetricsOptions? options = null, CancellationToken ct = default)
     {
         options ??= new XcMetricsOptions();
-        return Run(new DenseRankedRows(scores, rows, columns, CheckK(options), options.Filter), groundTruth, options, ct);
+        return Run(new DenseRankedRows(scores, rows, columns, CheckK(options), options.Filter) { Source = options.PredictionsSource }, groundTruth, options, ct);
     }
 
     /// <summary>
     /// Scores ranked top-k lists against <paramref name="groundTruth"/>; their order is kept, and the
     /// filter (if any) only removes entries.
     /// </summary>
-    /// <exception cref="ArgumentException">Shapes differ, or an option does not fit the matrices.</exception>
+    /// <exception cref="SkimDataException">Shapes differ, a ground-truth row sums below 0, or the propensities do not fit the labels.</exception>
+    /// <exception cref="ArgumentOutOfRangeException"><see cref="XcMetricsOptions.MaxK"/> is below 1.</exception>
     public static XcMetricsResult Evaluate(TopKPredictions predictions, CsrMatrix groundTruth, XcMetricsOptions? options = null, CancellationToken ct = default)
     {
         ArgumentNullException.ThrowIfNull(predictions);
         options ??= new XcMetricsOptions();
-        return Run(new PrecomputedRankedRows(predictions, CheckK(options), options.Filter), groundTruth, options, ct);
+        return Run(new PrecomputedRankedRows(predictions, CheckK(options), options.Filter) { Source = options.PredictionsSource }, groundTruth, options, ct);
     }
 
     private static int CheckK(XcMetricsOptions options)
     {
+        // K is chosen by the calling code (the CLI checks --k), not read from data.
         if (options.MaxK < 1)
         {
             throw new ArgumentOutOfRangeException(nameof(options), options.MaxK, "MaxK must be at least 1");
@@ -96,16 +101,15 @@ public static class XcMetrics
         ArgumentNullException.ThrowIfNull(truth);
         if (source.Rows != truth.Rows || source.Columns != truth.Columns)
         {
-            throw new ArgumentException(
-                $"the predictions are {source.Rows} x {source.Columns} but the ground truth is {truth.Rows} x {truth.Columns}", nameof(truth));
+            throw new SkimDataException(source.Source, null,
+                $"the predictions are {source.Rows} x {source.Columns} but the ground truth is {truth.Rows} x {truth.Columns}");
         }
         double[]? weights = null;
         if (options.InversePropensity is { } given)
         {
             if (given.Count != truth.Columns)
             {
-                throw new ArgumentException(
-                    $"{given.Count} inverse propensities given for {truth.Columns} labels", nameof(options));
+                throw new SkimDataException(null, null, $"{given.Count} inverse propensities given for {truth.Columns} labels of the ground truth");
             }
             weights = [.. given];
         }
@@ -216,7 +220,7 @@ public static class XcMetrics
             positives += tables.MaxPositives;
             if (positives < 1)
             {
-                throw new ArgumentException($"the ground truth of row {row} sums to {rowSum}; values must not be negative");
+                throw new SkimDataException(null, $"ground truth row {row}", $"values sum to {rowSum}, expected non-negative values");
             }
         }
         var lastNorm = (int)Math.Min(positives, k) - 1;

@@ -22,6 +22,9 @@ public sealed record XcMetricsOptions
     /// </summary>
     public bool DropZeroScores { get; init; }
 
+    /// <summary>Gets the file the predictions came from, named in data errors about them (a NaN score). Defaults to none.</summary>
+    public string? PredictionsSource { get; init; }
+
     /// <summary>Gets the most threads to use; -1 uses every core. Results do not depend on it. Defaults to -1.</summary>
     public int MaxDegreeOfParallelism { get; init; } = -1;
 }

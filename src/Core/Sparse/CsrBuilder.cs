@@ -38,10 +38,12 @@ public sealed class CsrBuilder
     public int NonZeros => _count;
 
     /// <summary>Appends a row with the given column ids and values.</summary>
-    /// <exception cref="ArgumentException">The spans differ in length or a column id is out of range.</exception>
+    /// <exception cref="SkimDataException">A column id is out of range (the location names the row).</exception>
+    /// <exception cref="ArgumentException">The spans differ in length.</exception>
     /// <exception cref="SkimException">The matrix would hold more non-zeros than one array can.</exception>
     public void AddRow(ReadOnlySpan<int> indices, ReadOnlySpan<float> values)
     {
+        // Parallel spans of different lengths are the caller's bug; column ids out of range are bad data.
         if (indices.Length != values.Length)
         {
             throw new ArgumentException($"row {_rows}: {indices.Length} column ids but {values.Length} values", nameof(values));
@@ -51,7 +53,7 @@ public sealed class CsrBuilder
     }
 
     /// <summary>Appends a row with the given column ids, all holding <paramref name="value"/> (1 for a label list).</summary>
-    /// <exception cref="ArgumentException">A column id is out of range.</exception>
+    /// <exception cref="SkimDataException">A column id is out of range (the location names the row).</exception>
     /// <exception cref="SkimException">The matrix would hold more non-zeros than one array can.</exception>
     public void AddRow(ReadOnlySpan<int> indices, float value)
     {
@@ -73,7 +75,7 @@ public sealed class CsrBuilder
         {
             if ((uint)indices[k] >= (uint)Columns)
             {
-                throw new ArgumentOutOfRangeException(nameof(indices), $"row {_rows}: column id {indices[k]} at position {k} is outside [0, {Columns})");
+                throw new SkimDataException(null, $"row {_rows}", $"column id {indices[k]} at position {k} is outside [0, {Columns})");
             }
         }
         var needed = (long)_count + indices.Length;

@@ -22,7 +22,8 @@ public sealed partial class CsrMatrix
     /// Stored zeros are kept, and duplicates are combined in input order (so sums are reproducible).
     /// Runs in O(nnz + rows) plus a sort of each row.
     /// </summary>
-    /// <exception cref="ArgumentException">The three spans differ in length, or a row or column id is out of range.</exception>
+    /// <exception cref="SkimDataException">A row or column id is out of range (the location names the triple).</exception>
+    /// <exception cref="ArgumentException">The three spans differ in length.</exception>
     public static CsrMatrix FromTriples(
         int rows,
         int columns,
@@ -33,6 +34,7 @@ public sealed partial class CsrMatrix
     {
         ArgumentOutOfRangeException.ThrowIfNegative(rows);
         ArgumentOutOfRangeException.ThrowIfNegative(columns);
+        // Parallel spans of different lengths are the caller's bug; ids out of range are bad data.
         if (rowIds.Length != columnIds.Length || rowIds.Length != values.Length)
         {
             throw new ArgumentException(
@@ -43,11 +45,11 @@ public sealed partial class CsrMatrix
         {
             if ((uint)rowIds[k] >= (uint)rows)
             {
-                throw new ArgumentOutOfRangeException(nameof(rowIds), $"triple {k}: row {rowIds[k]} is outside [0, {rows})");
+                throw new SkimDataException(null, $"triple {k}", $"row {rowIds[k]} is outside [0, {rows})");
             }
             if ((uint)columnIds[k] >= (uint)columns)
             {
-                throw new ArgumentOutOfRangeException(nameof(columnIds), $"triple {k}: column {columnIds[k]} is outside [0, {columns})");
+                throw new SkimDataException(null, $"triple {k}", $"column {columnIds[k]} is outside [0, {columns})");
             }
         }
 

@@ -13,8 +13,17 @@ namespace Skim.Core.Sparse;
 /// </remarks>
 public sealed partial class CsrMatrix
 {
+    // The Location of a constructor error, so a loader can name the file member it read the array from.
+    internal const string IndPtrName = "indptr";
+    internal const string IndicesName = "indices";
+
     /// <summary>Creates a matrix over the given arrays after checking that they describe a valid CSR matrix.</summary>
-    /// <exception cref="ArgumentException">The arrays are inconsistent (lengths, monotone indptr, indices in range).</exception>
+    /// <remarks>
+    /// The arrays usually come straight from a file (a loader reads them and hands them over), so an
+    /// inconsistency is reported as bad data at "indptr" or "indices"; the loader names the file.
+    /// </remarks>
+    /// <exception cref="SkimDataException">The arrays are inconsistent (lengths, monotone indptr, indices in range).</exception>
+    /// <exception cref="ArgumentOutOfRangeException"><paramref name="rows"/> or <paramref name="columns"/> is negative (loaders refuse such shapes first).</exception>
     public CsrMatrix(int rows, int columns, int[] indPtr, int[] indices, float[] data)
     {
         ArgumentOutOfRangeException.ThrowIfNegative(rows);
@@ -24,28 +33,28 @@ public sealed partial class CsrMatrix
         ArgumentNullException.ThrowIfNull(data);
         if (indPtr.Length != rows + 1)
         {
-            throw new ArgumentException($"indptr has {indPtr.Length} entries, expected rows + 1 = {rows + 1}", nameof(indPtr));
+            throw new SkimDataException(null, IndPtrName, $"{indPtr.Length} entries, expected rows + 1 = {rows + 1}");
         }
         if (indices.Length != data.Length)
         {
-            throw new ArgumentException($"indices has {indices.Length} entries but data has {data.Length}", nameof(indices));
+            throw new SkimDataException(null, IndicesName, $"{indices.Length} entries but data has {data.Length}");
         }
         if (indPtr[0] != 0 || indPtr[rows] != indices.Length)
         {
-            throw new ArgumentException($"indptr must run from 0 to nnz = {indices.Length}, found {indPtr[0]} .. {indPtr[rows]}", nameof(indPtr));
+            throw new SkimDataException(null, IndPtrName, $"must run from 0 to nnz = {indices.Length}, found {indPtr[0]} .. {indPtr[rows]}");
         }
         for (var i = 0; i < rows; i++)
         {
             if (indPtr[i + 1] < indPtr[i])
             {
-                throw new ArgumentException($"indptr decreases at row {i}: {indPtr[i]} then {indPtr[i + 1]}", nameof(indPtr));
+                throw new SkimDataException(null, IndPtrName, $"decreases at row {i}: {indPtr[i]} then {indPtr[i + 1]}");
             }
         }
         for (var k = 0; k < indices.Length; k++)
         {
             if ((uint)indices[k] >= (uint)columns)
             {
-                throw new ArgumentException($"column index {indices[k]} at position {k} is outside [0, {columns})", nameof(indices));
+                throw new SkimDataException(null, IndicesName, $"column index {indices[k]} at position {k} is outside [0, {columns})");
             }
         }
         Rows = rows;

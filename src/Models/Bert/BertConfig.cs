@@ -1,5 +1,6 @@
 using System.Text.Json.Serialization;
 using Skim.Core;
+using Skim.Core.Formats.HfConfig;
 using Skim.Models.Encoders;
 
 namespace Skim.Models.Bert;
@@ -105,8 +106,7 @@ public sealed record BertConfig
     /// <summary>Reads and validates a config.json whose model_type is "bert".</summary>
     public static BertConfig Read(string path)
     {
-        using var document = ConfigJson.ReadDocument(path);
-        var config = ConfigJson.Deserialize<BertConfig>(document, path);
+        var config = HfConfigFile.Read(path).Deserialize<BertConfig>();
         config.Validate(path);
         return config;
     }

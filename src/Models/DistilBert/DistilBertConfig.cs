@@ -1,5 +1,6 @@
 using System.Text.Json.Serialization;
 using Skim.Core;
+using Skim.Core.Formats.HfConfig;
 using Skim.Models.Bert;
 using Skim.Models.Encoders;
 
@@ -97,8 +98,7 @@ public sealed record DistilBertConfig
     /// <summary>Reads and validates a config.json whose model_type is "distilbert".</summary>
     public static DistilBertConfig Read(string path)
     {
-        using var document = ConfigJson.ReadDocument(path);
-        var config = ConfigJson.Deserialize<DistilBertConfig>(document, path);
+        var config = HfConfigFile.Read(path).Deserialize<DistilBertConfig>();
         config.Validate(path);
         return config;
     }

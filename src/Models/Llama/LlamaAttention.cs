@@ -31,7 +31,7 @@ internal sealed class LlamaAttention : nn.Module, ILoraHost
     [ComponentName(Name = "o_proj")]
     private nn.Module<Tensor, Tensor> _oProj;
 
-    public LlamaAttention(LlamaConfig config, int layerIndex, ScalarType? dtype = null, Device? device = null)
+    public LlamaAttention(LlamaConfig config, int layerIndex, Device? device = null, ScalarType? dtype = null)
         : base(nameof(LlamaAttention))
     {
         _layerIndex = layerIndex;

@@ -1,7 +1,7 @@
 using System.Text.Json;
 using System.Text.Json.Serialization;
 using Skim.Core;
-using Skim.Models.Encoders;
+using Skim.Core.Formats.HfConfig;
 
 namespace Skim.Models.Llama;
 
@@ -240,14 +240,13 @@ public sealed record LlamaConfig
     /// <exception cref="SkimFormatException">The file is missing, not JSON, or holds an invalid or unsupported value.</exception>
     public static LlamaConfig Read(string path)
     {
-        using var document = ConfigJson.ReadDocument(path);
-        var config = ConfigJson.Deserialize<LlamaConfig>(document, path);
+        var config = HfConfigFile.Read(path).Deserialize<LlamaConfig>();
         config.Validate(path);
         return config;
     }
 
     /// <summary>Writes this config as an indented config.json that HF transformers reads.</summary>
-    public string ToJson() => JsonSerializer.Serialize(this, ConfigJson.Options);
+    public string ToJson() => HfConfigFile.Serialize(this);
 
     /// <summary>Throws a <see cref="SkimFormatException"/> naming the key when a value is inconsistent or unsupported.</summary>
     /// <param name="path">The config file the values came from, for the message.</param>

@@ -24,13 +24,13 @@ internal sealed class LlamaDecoderLayer : nn.Module
     [ComponentName(Name = "post_attention_layernorm")]
     private readonly LlamaRmsNorm _postAttentionLayerNorm;
 
-    public LlamaDecoderLayer(LlamaConfig config, int layerIndex, ScalarType? dtype = null, Device? device = null)
+    public LlamaDecoderLayer(LlamaConfig config, int layerIndex, Device? device = null, ScalarType? dtype = null)
         : base(nameof(LlamaDecoderLayer))
     {
-        _selfAttn = new LlamaAttention(config, layerIndex, dtype, device);
-        _mlp = new LlamaMlp(config, dtype, device);
-        _inputLayerNorm = new LlamaRmsNorm(config.HiddenSize, config.RmsNormEps, dtype, device);
-        _postAttentionLayerNorm = new LlamaRmsNorm(config.HiddenSize, config.RmsNormEps, dtype, device);
+        _selfAttn = new LlamaAttention(config, layerIndex, device, dtype);
+        _mlp = new LlamaMlp(config, device, dtype);
+        _inputLayerNorm = new LlamaRmsNorm(config.HiddenSize, config.RmsNormEps, device, dtype);
+        _postAttentionLayerNorm = new LlamaRmsNorm(config.HiddenSize, config.RmsNormEps, device, dtype);
         RegisterComponents();
     }
 

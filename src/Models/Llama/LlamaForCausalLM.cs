@@ -27,18 +27,18 @@ public sealed class LlamaForCausalLM : nn.Module, ILoraHost
 
     /// <summary>Builds the model with freshly initialised weights (normal, std initializer_range; norms at one; biases at zero).</summary>
     /// <param name="config">The architecture; validated.</param>
-    /// <param name="dtype">The parameter dtype; null for the default (float32).</param>
     /// <param name="device">The device; null for the default (CPU). The meta device builds shapes without memory.</param>
-    public LlamaForCausalLM(LlamaConfig config, ScalarType? dtype = null, Device? device = null)
-        : this(config, dtype, device, initialize: true)
+    /// <param name="dtype">The parameter dtype; null for the default (float32).</param>
+    public LlamaForCausalLM(LlamaConfig config, Device? device = null, ScalarType? dtype = null)
+        : this(config, device, dtype, initialize: true)
     {
     }
 
-    private LlamaForCausalLM(LlamaConfig config, ScalarType? dtype, Device? device, bool initialize)
+    private LlamaForCausalLM(LlamaConfig config, Device? device, ScalarType? dtype, bool initialize)
         : base(nameof(LlamaForCausalLM))
     {
         ArgumentNullException.ThrowIfNull(config);
-        _model = new LlamaModel(config, dtype, device);
+        _model = new LlamaModel(config, device, dtype);
         _lmHead = config.TieWordEmbeddings ? null : nn.Linear(config.HiddenSize, config.VocabSize, hasBias: false, device, dtype);
         RegisterComponents();
         if (initialize)
@@ -53,10 +53,10 @@ public sealed class LlamaForCausalLM : nn.Module, ILoraHost
     /// reported in one error). Weights are converted to <paramref name="dtype"/> on load.
     /// </summary>
     /// <param name="folder">The checkpoint folder.</param>
-    /// <param name="dtype">The parameter dtype; null for float32.</param>
     /// <param name="device">The device; null for the CPU.</param>
+    /// <param name="dtype">The parameter dtype; null for float32.</param>
     /// <exception cref="SkimFormatException">config.json or the weights are missing, invalid or do not fit.</exception>
-    public static LlamaForCausalLM FromPretrained(string folder, ScalarType? dtype = null, Device? device = null)
+    public static LlamaForCausalLM FromPretrained(string folder, Device? device = null, ScalarType? dtype = null)
     {
         ArgumentNullException.ThrowIfNull(folder);
         var config = LlamaConfig.Read(Path.Combine(folder, "config.json"));
@@ -76,7 +76,7 @@ public sealed class LlamaForCausalLM : nn.Module, ILoraHost
         // Strict loading overwrites every parameter, so the model is built on the meta device and
         // given uninitialised memory: no random numbers are drawn for weights that the checkpoint
         // replaces (two full passes of them, HF's and nn.Linear's, took minutes for 7B on the CPU).
-        var model = new LlamaForCausalLM(config, dtype, TorchDevices.Meta, initialize: false);
+        var model = new LlamaForCausalLM(config, TorchDevices.Meta, dtype, initialize: false);
         try
         {
             if ((device ?? CPU).type != DeviceType.META)

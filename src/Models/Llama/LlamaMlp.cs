@@ -21,7 +21,7 @@ internal sealed class LlamaMlp : nn.Module<Tensor, Tensor>, ILoraHost
     [ComponentName(Name = "down_proj")]
     private nn.Module<Tensor, Tensor> _downProj;
 
-    public LlamaMlp(LlamaConfig config, ScalarType? dtype = null, Device? device = null)
+    public LlamaMlp(LlamaConfig config, Device? device = null, ScalarType? dtype = null)
         : base(nameof(LlamaMlp))
     {
         _gateProj = nn.Linear(config.HiddenSize, config.IntermediateSize, config.MlpBias, device, dtype);

@@ -25,7 +25,7 @@ public sealed class LlamaModel : nn.Module
     private readonly LlamaRotaryEmbedding _rotary;
 
     /// <summary>Builds the model with freshly initialised weights on <paramref name="device"/> in <paramref name="dtype"/>.</summary>
-    public LlamaModel(LlamaConfig config, ScalarType? dtype = null, Device? device = null)
+    public LlamaModel(LlamaConfig config, Device? device = null, ScalarType? dtype = null)
         : base(nameof(LlamaModel))
     {
         ArgumentNullException.ThrowIfNull(config);
@@ -33,8 +33,8 @@ public sealed class LlamaModel : nn.Module
         _config = config;
         _embedTokens = nn.Embedding(config.VocabSize, config.HiddenSize, device: device, dtype: dtype);
         _layers = new ModuleList<LlamaDecoderLayer>(
-            [.. Enumerable.Range(0, config.NumHiddenLayers).Select(i => new LlamaDecoderLayer(config, i, dtype, device))]);
-        _norm = new LlamaRmsNorm(config.HiddenSize, config.RmsNormEps, dtype, device);
+            [.. Enumerable.Range(0, config.NumHiddenLayers).Select(i => new LlamaDecoderLayer(config, i, device, dtype))]);
+        _norm = new LlamaRmsNorm(config.HiddenSize, config.RmsNormEps, device, dtype);
         RegisterComponents();
         _rotary = new LlamaRotaryEmbedding(config.HeadDim, config.RopeTheta);
     }

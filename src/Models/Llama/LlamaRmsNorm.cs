@@ -16,7 +16,7 @@ internal sealed class LlamaRmsNorm : nn.Module<Tensor, Tensor>
     [ComponentName(Name = "weight")]
     private Parameter _weight;
 
-    public LlamaRmsNorm(long size, double eps, ScalarType? dtype = null, Device? device = null)
+    public LlamaRmsNorm(long size, double eps, Device? device = null, ScalarType? dtype = null)
         : base(nameof(LlamaRmsNorm))
     {
         _eps = eps;

@@ -145,7 +145,7 @@ public static class ModelInitializer
                 TorchDtype = dtypeName,
             };
             return new ConfiguredModel(config.VocabSize, config.InitializerRange, "model.embed_tokens.weight", config.PadTokenId, config,
-                device => new LlamaForCausalLM(config, dtype, device));
+                device => new LlamaForCausalLM(config, device, dtype));
         }
         if (preset.Bert is { } bertPreset)
         {

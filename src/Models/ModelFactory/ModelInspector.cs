@@ -1,4 +1,5 @@
 using Skim.Core;
+using Skim.Core.Formats.HfConfig;
 using Skim.Core.Formats.SafeTensors;
 using Skim.Models.Bert;
 using Skim.Models.Devices;
@@ -85,16 +86,10 @@ public static class ModelInspector
             throw new SkimFormatException(folder, null, "no such model folder");
         }
         var configPath = Path.Combine(folder, "config.json");
-        string modelType;
-        string? architecture;
-        using (var document = ConfigJson.ReadDocument(configPath))
-        {
-            modelType = ConfigJson.GetString(document, "model_type")
-                ?? throw new SkimFormatException(configPath, "key 'model_type'", "missing (expected bert, distilbert, llama, mistral or qwen2)");
-            architecture = document.RootElement.TryGetProperty("architectures", out var list) && list.ValueKind == System.Text.Json.JsonValueKind.Array && list.GetArrayLength() > 0
-                ? list[0].GetString()
-                : null;
-        }
+        var config = HfConfigFile.Read(configPath);
+        var modelType = config.GetStringOrNull("model_type")
+            ?? throw new SkimFormatException(configPath, "key 'model_type'", "missing (expected bert, distilbert, llama, mistral or qwen2)");
+        var architecture = config.GetStringArray("architectures") is [var first, ..] ? first : null;
 
         long parameters = 0;
         long storedBytes = 0;

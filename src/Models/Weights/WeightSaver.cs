@@ -1,4 +1,4 @@
-using System.Text.Json;
+using Skim.Core.Formats.HfConfig;
 using Skim.Core.Formats.SafeTensors;
 using Skim.Core.IO;
 using static TorchSharp.torch;
@@ -34,6 +34,6 @@ public static class WeightSaver
         ArgumentNullException.ThrowIfNull(folder);
         Directory.CreateDirectory(folder);
         SaveSafeTensors(module, Path.Combine(folder, SafeTensorsIndex.SingleFileName), dtype);
-        AtomicFile.WriteAllText(Path.Combine(folder, "config.json"), JsonSerializer.Serialize(config, Encoders.ConfigJson.Options) + "\n");
+        AtomicFile.WriteAllText(Path.Combine(folder, "config.json"), HfConfigFile.Serialize(config) + "\n");
     }
 }

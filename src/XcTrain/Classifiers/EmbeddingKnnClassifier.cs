@@ -20,6 +20,7 @@ public static class EmbeddingKnnClassifier
     /// <param name="trainPoints">(points × D) training point embeddings; needed for <see cref="LabelRepresentation.TrainPointMean"/>.</param>
     /// <param name="trainMatrix">(points × labels) training matrix; needed for <see cref="LabelRepresentation.TrainPointMean"/>.</param>
     /// <exception cref="SkimConfigException">The inputs the representation needs are missing.</exception>
+    /// <exception cref="SkimDataException">The training matrix and the embeddings disagree on the number of points.</exception>
     public static EmbeddingRows LabelRepresentations(
         EmbeddingKnnOptions options,
         EmbeddingRows? labelText = null,
@@ -45,14 +46,14 @@ public static class EmbeddingKnnClassifier
     /// points with a non-zero entry in the label's column), optionally L2-normalised. A label with no
     /// training point gets a zero vector, so it scores 0 against every test point.
     /// </summary>
-    /// <exception cref="SkimConfigException">The matrix and the embeddings disagree on the number of points.</exception>
+    /// <exception cref="SkimDataException">The matrix and the embeddings disagree on the number of points.</exception>
     public static float[] TrainPointMeans(EmbeddingRows trainPoints, CsrMatrix trainMatrix, bool normalize)
     {
         ArgumentNullException.ThrowIfNull(trainPoints);
         ArgumentNullException.ThrowIfNull(trainMatrix);
         if (trainMatrix.Rows != trainPoints.Rows)
         {
-            throw new SkimConfigException($"{trainPoints.Name}: expected one embedding per row of the training matrix ({trainMatrix.Rows}), found {trainPoints.Rows}");
+            throw new SkimDataException(trainPoints.Name, null, $"expected one embedding per row of the training matrix ({trainMatrix.Rows}), found {trainPoints.Rows}");
         }
         var d = trainPoints.Dimension;
         CsrMatrix.EnsureNonZerosFit((long)trainMatrix.Columns * d, "train-point means");

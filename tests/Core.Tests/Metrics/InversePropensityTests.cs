@@ -1,4 +1,5 @@
 using Skim.Core.Metrics;
+using Skim.Core.Sparse;
 
 namespace Skim.Core.Tests.Metrics;
 
@@ -13,7 +14,7 @@ public class InversePropensityTests
         // When
         var w = InversePropensity.Compute(train, 0.55, 1.5);
 
-        // Then w = (1.395, 1.5065, 1.6094, 1.6094, 1.6094, 1.6094), the values of xc-reference §2.3
+        // Then w = (1.395, 1.5065, 1.6094, 1.6094, 1.6094, 1.6094), the values of docs/xc-formats-and-metrics.md §3.3
         Assert.Equal(6, w.Length);
         Assert.Equal(1.395, w[0], 3);
         Assert.Equal(1.5065, w[1], 4);
@@ -69,5 +70,18 @@ public class InversePropensityTests
 
         // When / Then
         Assert.Throws<ArgumentOutOfRangeException>(() => InversePropensity.Compute(train, a, b));
+    }
+
+    [Fact]
+    public void A_train_matrix_without_rows_is_a_data_error()
+    {
+        // Given a train split with no points
+        var train = CsrMatrix.Empty(0, 6);
+
+        // When
+        var error = Assert.Throws<SkimDataException>(() => InversePropensity.Compute(train, 0.55, 1.5));
+
+        // Then
+        Assert.Contains("at least one row, found 0 rows", error.Message, StringComparison.Ordinal);
     }
 }

@@ -30,10 +30,10 @@ internal static class MetricsFixtures
     public static CsrMatrix Binary(int columns, params int[][] rows) =>
         Matrix(columns, [.. rows.Select(r => r.Select(l => (l, 1f)).ToArray())]);
 
-    /// <summary>The test rows of xc-reference §2.3: {0,2}, {1,5}, {3} and an empty row, over 6 labels.</summary>
+    /// <summary>The test rows of docs/xc-formats-and-metrics.md §3.3: {0,2}, {1,5}, {3} and an empty row, over 6 labels.</summary>
     public static CsrMatrix GoldenTruth() => Binary(6, [0, 2], [1, 5], [3], []);
 
-    /// <summary>The score rows of xc-reference §2.3.</summary>
+    /// <summary>The score rows of docs/xc-formats-and-metrics.md §3.3.</summary>
     public static CsrMatrix GoldenScores() => Matrix(
         6,
         [(0, .9f), (1, .8f), (2, .1f)],

@@ -32,7 +32,7 @@ public class PredictionFilterTests
     {
         // Given a 3 x 6 prediction matrix
         // When
-        var error = Assert.Throws<ArgumentException>(() => new PredictionFilter(3, 6, [point], [label]));
+        var error = Assert.Throws<SkimDataException>(() => new PredictionFilter(3, 6, [point], [label]));
 
         // Then
         Assert.Contains($"({point}, {label})", error.Message, StringComparison.Ordinal);

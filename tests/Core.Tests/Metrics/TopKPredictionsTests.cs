@@ -111,17 +111,21 @@ public class TopKPredictionsTests
         var scores = MetricsFixtures.Matrix(3, [(0, 1f)], [(2, float.NaN)]);
 
         // When
-        var error = Assert.Throws<ArgumentException>(() => TopKPredictions.FromSparse(scores, 2));
+        var error = Assert.Throws<SkimDataException>(() => TopKPredictions.FromSparse(scores, 2));
 
         // Then
         Assert.Contains("row 1, label 2", error.Message, StringComparison.Ordinal);
+        Assert.Equal("row 1, label 2: score is NaN, expected a number", error.Message);
     }
 
     [Fact]
     public void Lists_with_labels_outside_the_matrix_are_refused()
     {
         // Given a label id equal to the number of columns
-        // When / Then
-        Assert.Throws<ArgumentException>(() => new TopKPredictions(1, 3, 2, [0, 3], [1f, 0f]));
+        // When
+        var error = Assert.Throws<SkimDataException>(() => new TopKPredictions(1, 3, 2, [0, 3], [1f, 0f]));
+
+        // Then
+        Assert.Equal("row 0, rank 1: label 3 is outside [0, 3)", error.Message);
     }
 }

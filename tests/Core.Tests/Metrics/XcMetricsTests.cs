@@ -13,7 +13,7 @@ public class XcMetricsTests
     [Fact]
     public void Golden_example_prints_the_reference_numbers()
     {
-        // Given the worked example of xc-reference §2.3 (4 test rows, one without labels)
+        // Given the worked example of docs/xc-formats-and-metrics.md §3.3 (4 test rows, one without labels)
         var truth = MetricsFixtures.GoldenTruth();
         var scores = MetricsFixtures.GoldenScores();
 
@@ -210,14 +210,14 @@ public class XcMetricsTests
     }
 
     [Fact]
-    public void Predictions_of_another_shape_are_refused_with_both_shapes()
+    public void Predictions_of_another_shape_are_a_data_error_with_both_shapes()
     {
         // Given a 4 x 6 ground truth and 4 x 5 predictions
         var truth = MetricsFixtures.GoldenTruth();
         var scores = MetricsFixtures.Matrix(5, [], [], [], []);
 
         // When
-        var error = Assert.Throws<ArgumentException>(() => XcMetrics.Evaluate(scores, truth));
+        var error = Assert.Throws<SkimDataException>(() => XcMetrics.Evaluate(scores, truth));
 
         // Then
         Assert.Contains("4 x 5", error.Message, StringComparison.Ordinal);
@@ -230,7 +230,42 @@ public class XcMetricsTests
         // Given 5 weights for 6 labels
         var options = new XcMetricsOptions { InversePropensity = [1, 1, 1, 1, 1] };
 
-        // When / Then
-        Assert.Throws<ArgumentException>(() => XcMetrics.Evaluate(MetricsFixtures.GoldenScores(), MetricsFixtures.GoldenTruth(), options));
+        // When
+        var error = Assert.Throws<SkimDataException>(() => XcMetrics.Evaluate(MetricsFixtures.GoldenScores(), MetricsFixtures.GoldenTruth(), options));
+
+        // Then
+        Assert.Contains("5 inverse propensities given for 6 labels", error.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void A_NaN_score_is_a_data_error_naming_the_predictions_file_row_and_label()
+    {
+        // Given a NaN score at row 1, label 3, from a file the caller names
+        var truth = MetricsFixtures.GoldenTruth();
+        var scores = MetricsFixtures.Matrix(6, [(0, .9f)], [(1, .5f), (3, float.NaN)], [], []);
+        var options = new XcMetricsOptions { PredictionsSource = "scores.npz" };
+
+        // When
+        var error = Assert.Throws<SkimDataException>(() => XcMetrics.Evaluate(scores, truth, options));
+
+        // Then one line names the file, the place and the problem
+        Assert.Equal("scores.npz: row 1, label 3: score is NaN, expected a number", error.Message);
+        Assert.Equal("scores.npz", error.Path);
+        Assert.Equal("row 1, label 3", error.Location);
+    }
+
+    [Fact]
+    public void A_ground_truth_row_summing_below_zero_is_a_data_error_naming_the_row()
+    {
+        // Given a ground-truth row whose values sum to -5 (too negative for pyxclib's wrapped index)
+        var truth = MetricsFixtures.Matrix(2, [(0, 1f)], [(1, -5f)]);
+        var scores = MetricsFixtures.Matrix(2, [(0, 1f)], [(1, 1f)]);
+
+        // When
+        var error = Assert.Throws<SkimDataException>(() => XcMetrics.Evaluate(scores, truth, new XcMetricsOptions { MaxK = 1 }));
+
+        // Then
+        Assert.Equal("ground truth row 1", error.Location);
+        Assert.Contains("sum to -5", error.Message, StringComparison.Ordinal);
     }
 }

@@ -50,7 +50,7 @@ public class CsrBuilderTests
         builder.AddEmptyRow();
 
         // When
-        var error = Assert.Throws<ArgumentOutOfRangeException>(() => builder.AddRow([1, 3], 1f));
+        var error = Assert.Throws<SkimDataException>(() => builder.AddRow([1, 3], 1f));
 
         // Then
         Assert.Contains("row 1: column id 3 at position 1 is outside [0, 3)", error.Message, StringComparison.Ordinal);

@@ -99,20 +99,22 @@ public class CsrFromTriplesTests
     {
         // Given a triple whose column is 5 in a 2 x 5 matrix
         // When
-        var error = Assert.Throws<ArgumentOutOfRangeException>(() => CsrMatrix.FromTriples(2, 5, [0, 1], [0, 5], [1f, 1f]));
+        var error = Assert.Throws<SkimDataException>(() => CsrMatrix.FromTriples(2, 5, [0, 1], [0, 5], [1f, 1f]));
 
         // Then
         Assert.Contains("triple 1: column 5 is outside [0, 5)", error.Message, StringComparison.Ordinal);
+        Assert.Equal("triple 1", error.Location);
     }
 
     [Fact]
     public void A_negative_row_is_refused()
     {
         // Given / When
-        var error = Assert.Throws<ArgumentOutOfRangeException>(() => CsrMatrix.FromTriples(2, 5, [-1], [0], [1f]));
+        var error = Assert.Throws<SkimDataException>(() => CsrMatrix.FromTriples(2, 5, [-1], [0], [1f]));
 
         // Then
         Assert.Contains("row -1", error.Message, StringComparison.Ordinal);
+        Assert.Equal("triple 0: row -1 is outside [0, 2)", error.Message);
     }
 
     [Fact]

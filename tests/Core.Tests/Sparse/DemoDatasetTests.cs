@@ -2,8 +2,8 @@
 namespace Skim.Core.Tests.Sparse;
 
 /// <summary>
-/// Checks the committed demo dataset with an independent reader written from xc-reference §1.1 and
-/// §1.4 in plain Python: strict sparse text, consistent corpora, filters and the size budget.
+/// Checks the committed demo dataset with an independent reader written from docs/xc-formats-and-metrics.md §1 and
+/// §4 in plain Python: strict sparse text, consistent corpora, filters and the size budget.
 /// </summary>
 public class DemoDatasetTests
 {

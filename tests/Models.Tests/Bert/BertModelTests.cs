@@ -54,7 +54,7 @@ public sealed class BertModelTests
     [InlineData("{\"model_type\":\"bert\",\"position_embedding_type\":\"relative_key\"}", "key 'position_embedding_type'", "relative_key")]
     [InlineData("{\"model_type\":\"bert\",\"hidden_size\":30,\"num_attention_heads\":4}", "key 'num_attention_heads'", "divisor of hidden_size 30")]
     [InlineData("{\"model_type\":\"bert\",\"is_decoder\":true}", "key 'is_decoder'", "unsupported")]
-    [InlineData("{\"model_type\":\"bert\",\"hidden_size\":\"big\"}", "key 'hidden_size'", "wrong value type")]
+    [InlineData("{\"model_type\":\"bert\",\"hidden_size\":\"big\"}", "key 'hidden_size'", "does not fit BertConfig")]
     public void Unsupported_or_inconsistent_config_values_are_refused_by_name(string json, string location, string detail)
     {
         // Given a config.json with one bad value

@@ -22,7 +22,7 @@ public sealed class LlamaHalfPrecisionTests
         using var dir = new TempDirectory();
         LlamaFixtures.Write(dir.Path, LlamaFixtures.TinyQwen2);
         using var full = LlamaForCausalLM.FromPretrained(dir.Path);
-        using var half = LlamaForCausalLM.FromPretrained(dir.Path, dtype);
+        using var half = LlamaForCausalLM.FromPretrained(dir.Path, dtype: dtype);
         Assert.All(half.parameters(), p => Assert.Equal(dtype, p.dtype));
 
         // When both run the same padded batch of two sequences
@@ -50,7 +50,7 @@ public sealed class LlamaHalfPrecisionTests
         // Given a tiny GQA checkpoint loaded in bfloat16 and one prompt
         using var dir = new TempDirectory();
         LlamaFixtures.Write(dir.Path, LlamaFixtures.TinyQwen2);
-        using var model = LlamaForCausalLM.FromPretrained(dir.Path, ScalarType.BFloat16);
+        using var model = LlamaForCausalLM.FromPretrained(dir.Path, dtype: ScalarType.BFloat16);
         var generator = new LlamaGenerator(model);
 
         // When it decodes 6 tokens greedily with the KV cache

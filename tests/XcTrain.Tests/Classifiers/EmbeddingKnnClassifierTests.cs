@@ -68,7 +68,7 @@ public sealed class EmbeddingKnnClassifierTests
         var matrix = CsrMatrix.Empty(2, 3);
 
         // When
-        var mismatch = Assert.Throws<SkimConfigException>(() =>
+        var mismatch = Assert.Throws<SkimDataException>(() =>
             EmbeddingKnnClassifier.LabelRepresentations(s_cpu with { Representation = LabelRepresentation.TrainPointMean }, trainPoints: points, trainMatrix: matrix));
         var missing = Assert.Throws<SkimConfigException>(() => EmbeddingKnnClassifier.LabelRepresentations(s_cpu));
 

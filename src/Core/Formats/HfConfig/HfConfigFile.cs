@@ -1,12 +1,14 @@
 using System.Globalization;
 using System.Text.Json;
+using System.Text.Json.Serialization;
 
 namespace Skim.Core.Formats.HfConfig;
 
 /// <summary>
 /// A Hugging Face <c>config.json</c> (or one of its nested objects, such as <c>rope_scaling</c>)
-/// with typed getters. A missing key falls back to the caller's default; a value of the wrong type
-/// is an error naming the file, the key, the expected type and the value found.
+/// with typed getters, deserialisation into a config record, and <see cref="Serialize{T}"/> for
+/// writing one. A missing key falls back to the caller's default; a value of the wrong type is a
+/// one-line error naming the file, the key, the expected type and the value found.
 /// </summary>
 public sealed class HfConfigFile
 {
@@ -14,6 +16,14 @@ public sealed class HfConfigFile
     public const string FileName = "config.json";
 
     private const long MaxBytes = 64L << 20;
+
+    private static readonly JsonSerializerOptions s_writeOptions = new()
+    {
+        WriteIndented = true,
+        // Absent rather than null: some transformers versions test whether "quantization_config"
+        // is present, not whether it is null, and would treat the model as quantised.
+        DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingNull,
+    };
 
     private readonly string _keyPrefix;
 
@@ -76,6 +86,12 @@ public sealed class HfConfigFile
         }
         return new HfConfigFile(path, root, "");
     }
+
+    /// <summary>
+    /// Writes a config record (properties carrying <c>[JsonPropertyName]</c>) as <c>config.json</c>
+    /// text that HF's <c>from_pretrained</c> reads: indented like <c>save_pretrained</c>, null values left out.
+    /// </summary>
+    public static string Serialize<T>(T config) => JsonSerializer.Serialize(config, s_writeOptions);
 
     /// <summary>Tells whether the key is present with a non-null value.</summary>
     public bool Contains(string key) => Find(key) is not null;

@@ -70,14 +70,10 @@ public static class SparseNpz
             {
                 return new CsrMatrix(rows, columns, indPtr, indices, data);
             }
-            catch (ArgumentException e)
+            catch (SkimDataException e)
             {
-                var member = e.ParamName switch
-                {
-                    "indices" => indicesEntry.Name,
-                    _ => indptrEntry.Name,
-                };
-                throw new SkimFormatException(path, member, e.Message.Replace($" (Parameter '{e.ParamName}')", "", StringComparison.Ordinal));
+                var member = e.Location == CsrMatrix.IndicesName ? indicesEntry.Name : indptrEntry.Name;
+                throw new SkimFormatException(path, member, e.Problem);
             }
         }
     }

@@ -10,9 +10,11 @@ internal sealed record ZipEntry(string Name, int Method, uint Crc, long Compress
 
 /// <summary>
 /// Reads the members of a zip archive (stored or deflated, ZIP64 included) as numpy's <c>.npz</c>
-/// files use it. Skim has its own container code instead of <see cref="ZipArchive"/> so that
-/// members can be read concurrently from one handle (positional reads, one member per core), every
-/// size is bounded by the file length before it is used, and each failure names the member.
+/// files and PyTorch's <c>torch.save</c> checkpoints use it (the latter: stored members under one
+/// top-level folder, their data 64-byte aligned by padding in the local headers' extra fields).
+/// Skim has its own container code instead of <see cref="ZipArchive"/> so that members can be read
+/// concurrently from one handle (positional reads, one member per core), every size is bounded by
+/// the file length before it is used, each member's CRC is checked, and each failure names the member.
 /// </summary>
 internal sealed class ZipReader : IDisposable
 {
@@ -28,6 +30,7 @@ internal sealed class ZipReader : IDisposable
     private readonly SafeFileHandle _handle;
     private readonly long _length;
     private readonly long _centralDirectoryOffset;
+    private readonly Dictionary<string, ZipEntry> _byName = new(StringComparer.Ordinal);
 
     private ZipReader(string path, SafeFileHandle handle, long length, long centralDirectoryOffset, IReadOnlyList<ZipEntry> entries)
     {
@@ -36,6 +39,11 @@ internal sealed class ZipReader : IDisposable
         _length = length;
         _centralDirectoryOffset = centralDirectoryOffset;
         Entries = entries;
+        foreach (var entry in entries)
+        {
+            // A repeated name resolves to its first member (callers that care look at Entries).
+            _byName.TryAdd(entry.Name, entry);
+        }
     }
 
     /// <summary>Gets the archive's path (used in error messages).</summary>
@@ -69,8 +77,8 @@ internal sealed class ZipReader : IDisposable
         }
     }
 
-    /// <summary>Gets the member called <paramref name="name"/>, or null.</summary>
-    public ZipEntry? Find(string name) => Entries.FirstOrDefault(e => e.Name == name);
+    /// <summary>Gets the first member called <paramref name="name"/>, or null (a checkpoint can hold thousands: a lookup, not a scan).</summary>
+    public ZipEntry? Find(string name) => _byName.GetValueOrDefault(name);
 
     /// <summary>
     /// Opens the uncompressed bytes of <paramref name="entry"/>. The stream checks the CRC once all
@@ -89,7 +97,10 @@ internal sealed class ZipReader : IDisposable
         {
             throw Error(entry.Name, $"member data ({entry.CompressedSize} bytes at offset {dataOffset}) runs past the end of the file ({_length} bytes); the file is truncated");
         }
-        Stream raw = new BufferedStream(new RangeStream(_handle, dataOffset, entry.CompressedSize), 1 << 20);
+        // A buffer no larger than the member: a checkpoint of 20,000 small storages would otherwise
+        // allocate 20 GB of 1 MB buffers (measured: 15 s instead of about 1 s to load its 80 MB).
+        var bufferSize = (int)Math.Clamp(entry.CompressedSize, 16, 1 << 20);
+        Stream raw = new BufferedStream(new RangeStream(_handle, dataOffset, entry.CompressedSize), bufferSize);
         if (entry.Method == 8)
         {
             raw = new DeflateStream(raw, CompressionMode.Decompress, leaveOpen: false);

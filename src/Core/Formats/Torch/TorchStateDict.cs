@@ -1,5 +1,5 @@
-using System.IO.Compression;
 using System.Text;
+using Skim.Core.Formats.Npz;
 using Skim.Core.Formats.SafeTensors;
 
 namespace Skim.Core.Formats.Torch;
@@ -28,51 +28,26 @@ public static class TorchStateDict
     public static IReadOnlyDictionary<string, RawTensor> Load(string path)
     {
         ArgumentNullException.ThrowIfNull(path);
-        var fileLength = new FileInfo(path).Length;
         CheckMagic(path);
-        using var stream = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.Read);
-        ZipArchive archive;
-        try
-        {
-            archive = new ZipArchive(stream, ZipArchiveMode.Read);
-        }
-        catch (InvalidDataException e)
-        {
-            throw new SkimFormatException(path, null, $"not a readable zip archive ({e.Message})");
-        }
-        using (archive)
-        {
-            try
-            {
-                return Load(path, fileLength, archive);
-            }
-            catch (InvalidDataException e)
-            {
-                throw new SkimFormatException(path, null, $"corrupt zip archive ({e.Message})");
-            }
-        }
-    }
-
-    private static Dictionary<string, RawTensor> Load(string path, long fileLength, ZipArchive archive)
-    {
-        var pickles = archive.Entries.Where(e => e.FullName.EndsWith("/data.pkl", StringComparison.Ordinal) && e.FullName.Count(c => c == '/') == 1).ToList();
+        using var zip = ZipReader.Open(path);
+        var pickles = zip.Entries.Where(e => e.Name.EndsWith("/data.pkl", StringComparison.Ordinal) && e.Name.Count(c => c == '/') == 1).ToList();
         if (pickles.Count != 1)
         {
             throw new SkimFormatException(path, null, pickles.Count == 0
                 ? "zip archive has no <folder>/data.pkl: not a torch.save checkpoint"
                 : $"zip archive has {pickles.Count} <folder>/data.pkl members, expected one");
         }
-        var top = pickles[0].FullName[..^"data.pkl".Length];
-        var member = pickles[0].FullName;
-        if (archive.GetEntry(top + "byteorder") is { } byteOrderEntry)
+        var member = pickles[0].Name;
+        var top = member[..^"data.pkl".Length];
+        if (zip.Find(top + "byteorder") is { } byteOrderEntry)
         {
-            var order = Encoding.ASCII.GetString(ReadEntry(path, byteOrderEntry, 16, fileLength)).Trim();
+            var order = Encoding.ASCII.GetString(ReadMember(zip, byteOrderEntry, 16)).Trim();
             if (order != "little")
             {
                 throw new SkimFormatException(path, top + "byteorder", $"expected 'little', found '{order}'");
             }
         }
-        var pickle = ReadEntry(path, pickles[0], MaxPickleBytes, fileLength);
+        var pickle = ReadMember(zip, pickles[0], MaxPickleBytes);
         var root = RestrictedUnpickler.Load(pickle, path, member);
         if (root is not PickleDict dict)
         {
@@ -86,7 +61,7 @@ public static class TorchStateDict
         {
             if (!storages.TryGetValue(record.Storage.Key, out var bytes))
             {
-                bytes = ReadStorage(path, archive, top, record.Storage, fileLength);
+                bytes = ReadStorage(zip, top, record.Storage);
                 storages[record.Storage.Key] = bytes;
             }
             if (!result.TryAdd(name, Materialise(path, member, name, record, bytes)))
@@ -99,6 +74,10 @@ public static class TorchStateDict
 
     private static void CheckMagic(string path)
     {
+        if (!File.Exists(path))
+        {
+            throw new SkimFormatException(path, null, "file not found");
+        }
         Span<byte> magic = stackalloc byte[4];
         using (var probe = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.Read, bufferSize: 1))
         {
@@ -151,57 +130,41 @@ public static class TorchStateDict
         }
     }
 
-    private static byte[] ReadStorage(string path, ZipArchive archive, string top, StorageRef storage, long fileLength)
+    private static byte[] ReadStorage(ZipReader zip, string top, StorageRef storage)
     {
         var name = $"{top}data/{storage.Key}";
-        var entry = archive.GetEntry(name) ?? throw new SkimFormatException(path, name, $"storage '{storage.Key}' referenced by data.pkl is missing from the archive");
+        var entry = zip.Find(name) ?? throw zip.Error(name, $"storage '{storage.Key}' referenced by data.pkl is missing from the archive");
         var expected = storage.ElementCount <= long.MaxValue / storage.DType.ElementSize() ? storage.ElementCount * storage.DType.ElementSize() : -1;
-        if (expected < 0 || entry.Length != expected)
+        if (expected < 0 || entry.UncompressedSize != expected)
         {
-            throw new SkimFormatException(path, name, $"{storage.StorageType} of {storage.ElementCount} elements needs {expected} bytes, the member holds {entry.Length}");
+            throw zip.Error(name, $"{storage.StorageType} of {storage.ElementCount} elements needs {expected} bytes, the member holds {entry.UncompressedSize}");
         }
         if (expected > Array.MaxLength)
         {
-            throw new SkimFormatException(path, name, $"storage of {expected} bytes is larger than one .NET array holds (2 GB); convert the checkpoint to safetensors");
+            throw zip.Error(name, $"storage of {expected} bytes is larger than one .NET array holds (2 GB); convert the checkpoint to safetensors");
         }
-        return ReadEntry(path, entry, expected, fileLength);
+        return ReadMember(zip, entry, expected);
     }
 
     /// <summary>Reads a member whose size must not exceed <paramref name="limit"/>, allocating only what the data proves.</summary>
-    private static byte[] ReadEntry(string path, ZipArchiveEntry entry, long limit, long fileLength)
+    private static byte[] ReadMember(ZipReader zip, ZipEntry entry, long limit)
     {
-        if (entry.Length > limit)
+        if (entry.UncompressedSize > limit)
         {
-            throw new SkimFormatException(path, entry.FullName, $"member is {entry.Length} bytes, more than the {limit}-byte limit");
+            throw zip.Error(entry.Name, $"member is {entry.UncompressedSize} bytes, more than the {limit}-byte limit");
         }
-        using var input = entry.Open();
-        if (entry.CompressedLength == entry.Length && entry.Length <= fileLength)
+        // The entry stream ends at the declared size, names the member if the data ends early and checks the CRC.
+        using var input = zip.OpenEntry(entry);
+        if (entry.Method == 0)
         {
-            // Stored members (what torch.save writes) are bounded by the file: allocate once.
-            var bytes = GC.AllocateUninitializedArray<byte>((int)entry.Length);
-            var read = input.ReadAtLeast(bytes, bytes.Length, throwOnEndOfStream: false);
-            if (read != bytes.Length)
-            {
-                throw new SkimFormatException(path, entry.FullName, $"member is truncated: {read} of {bytes.Length} bytes");
-            }
+            // Stored members (what torch.save writes) lie inside the file, as the reader checked: allocate once.
+            var bytes = GC.AllocateUninitializedArray<byte>((int)entry.UncompressedSize);
+            input.ReadExactly(bytes);
             return bytes;
         }
-        // A compressed member's declared size may lie; grow with the data actually inflated.
+        // A deflated member's declared size may lie (up to DEFLATE's ratio); grow with the data actually inflated.
         using var buffer = new MemoryStream();
-        var chunk = new byte[1 << 16];
-        int n;
-        while ((n = input.Read(chunk)) > 0)
-        {
-            if (buffer.Length + n > limit)
-            {
-                throw new SkimFormatException(path, entry.FullName, $"member inflates beyond the {limit}-byte limit");
-            }
-            buffer.Write(chunk, 0, n);
-        }
-        if (buffer.Length != entry.Length)
-        {
-            throw new SkimFormatException(path, entry.FullName, $"member inflates to {buffer.Length} bytes, its header says {entry.Length}");
-        }
+        input.CopyTo(buffer);
         return buffer.ToArray();
     }
 

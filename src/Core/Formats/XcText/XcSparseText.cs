@@ -172,23 +172,9 @@ public static class XcSparseText
         return ((int)rows, (int)columns);
     }
 
-    private static bool TryParseCount(ReadOnlySpan<byte> text, out long value)
-    {
-        value = 0;
-        if (text.Length is 0 or > 18)
-        {
-            return false;
-        }
-        foreach (var b in text)
-        {
-            if ((uint)(b - '0') > 9)
-            {
-                return false;
-            }
-            value = (value * 10) + (b - '0');
-        }
-        return true;
-    }
+    // pyxclib reads the header with int(), as it reads the indices: "+3" and "1_000" are counts too.
+    private static bool TryParseCount(ReadOnlySpan<byte> text, out long value) =>
+        PythonNumbers.TryParseInt(text, out value) && value >= 0;
 
     private static int EstimateNonZeros(long? byteLength) =>
         byteLength is { } length ? (int)Math.Clamp(length / 8, 1024, 1L << 26) : 1 << 16;

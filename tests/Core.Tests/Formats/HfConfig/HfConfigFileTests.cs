@@ -146,6 +146,23 @@ public sealed class HfConfigFileTests
         Assert.StartsWith("bad/config.json: key 'hidden_size': does not fit TinyConfig", message, StringComparison.Ordinal);
     }
 
+    [Fact]
+    public void A_serialised_record_reads_back_equal_and_leaves_null_values_out()
+    {
+        // Given a record without quantisation settings
+        var config = new TinyConfig { HiddenSize = 64, RopeTheta = 1e6 };
+
+        // When it is written and read back
+        var json = HfConfigFile.Serialize(config);
+        var read = HfConfigFile.Parse(json);
+
+        // Then the values survive, the text is indented as save_pretrained writes it, and the null key
+        // is absent (some transformers versions treat a present quantization_config as quantised)
+        Assert.Equal(config, read.Deserialize<TinyConfig>());
+        Assert.Contains("\n  \"hidden_size\": 64", json, StringComparison.Ordinal);
+        Assert.DoesNotContain("quantization_config", json, StringComparison.Ordinal);
+    }
+
     private sealed record TinyConfig
     {
         [JsonPropertyName("hidden_size")]
@@ -153,5 +170,8 @@ public sealed class HfConfigFileTests
 
         [JsonPropertyName("rope_theta")]
         public double RopeTheta { get; init; } = 10000.0;
+
+        [JsonPropertyName("quantization_config")]
+        public Dictionary<string, int>? QuantizationConfig { get; init; }
     }
 }

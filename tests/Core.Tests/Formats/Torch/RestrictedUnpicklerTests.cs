@@ -47,19 +47,42 @@ public sealed class RestrictedUnpicklerTests
         Assert.DoesNotContain('\n', format.Message);
     }
 
-    [Fact]
-    public void A_hand_assembled_state_dict_loads_its_tensor()
+    [Theory]
+    [InlineData(CompressionLevel.NoCompression)]
+    [InlineData(CompressionLevel.Optimal)]
+    public void A_hand_assembled_state_dict_loads_its_tensor_whether_stored_or_deflated(CompressionLevel level)
     {
-        // Given
+        // Given members stored as torch.save writes them, or deflated as an archiver may re-zip them
         using var temp = new TempDirectory();
         var path = temp.File("ok.pt");
-        WriteCheckpoint(path, s_validPickle, new Dictionary<string, byte[]> { ["0"] = [.. BitConverter.GetBytes(1.5f), .. BitConverter.GetBytes(-2f)] });
+        WriteCheckpoint(path, s_validPickle, new Dictionary<string, byte[]> { ["0"] = [.. BitConverter.GetBytes(1.5f), .. BitConverter.GetBytes(-2f)] }, level);
 
         // When
         var tensors = TorchStateDict.Load(path);
 
         // Then
         Assert.Equal(new[] { 1.5f, -2f }, tensors["w"].ToFloat32Array());
+    }
+
+    [Fact]
+    public void A_storage_corrupted_after_saving_is_refused_by_its_crc_naming_the_member()
+    {
+        // Given a stored storage whose first byte was flipped after the archive was written
+        using var temp = new TempDirectory();
+        var path = temp.File("corrupt.pt");
+        byte[] storage = [.. BitConverter.GetBytes(1.5f), .. BitConverter.GetBytes(-2f)];
+        WriteCheckpoint(path, s_validPickle, new Dictionary<string, byte[]> { ["0"] = storage });
+        var bytes = File.ReadAllBytes(path);
+        var at = bytes.AsSpan().IndexOf(storage);
+        bytes[at] ^= 0xFF;
+        File.WriteAllBytes(path, bytes);
+
+        // When
+        var error = Record.Exception(() => TorchStateDict.Load(path));
+
+        // Then
+        var message = Assert.IsType<SkimFormatException>(error).Message;
+        Assert.StartsWith($"{path}: archive/data/0: CRC-32 mismatch", message, StringComparison.Ordinal);
     }
 
     [Fact]
@@ -110,7 +133,7 @@ public sealed class RestrictedUnpicklerTests
 
     [Theory]
     [InlineData(new byte[] { 0x80, 0x02, 0x8a, 0x0a }, "legacy (pre-1.6, non-zip)")]
-    [InlineData(new byte[] { 0x50, 0x4b, 0x03, 0x04, 0x00 }, "not a readable zip archive")]
+    [InlineData(new byte[] { 0x50, 0x4b, 0x03, 0x04, 0x00 }, "not a zip archive, or a truncated one")]
     [InlineData(new byte[] { 0x7f, 0x45, 0x4c, 0x46 }, "expected a zip archive")]
     [InlineData(new byte[] { 0x50 }, "too short")]
     public void A_file_that_is_not_a_zip_checkpoint_is_refused(byte[] content, string expectedMessage)
@@ -162,20 +185,20 @@ public sealed class RestrictedUnpicklerTests
 
     private static byte[] Pickle(params string[] parts) => Encoding.Latin1.GetBytes(string.Concat(parts));
 
-    private static void WriteCheckpoint(string path, byte[] pickle, Dictionary<string, byte[]> storages)
+    private static void WriteCheckpoint(string path, byte[] pickle, Dictionary<string, byte[]> storages, CompressionLevel level = CompressionLevel.NoCompression)
     {
         using var archive = ZipFile.Open(path, ZipArchiveMode.Create);
-        Add(archive, "archive/data.pkl", pickle);
-        Add(archive, "archive/version", Encoding.ASCII.GetBytes("3\n"));
+        Add(archive, "archive/data.pkl", pickle, level);
+        Add(archive, "archive/version", Encoding.ASCII.GetBytes("3\n"), level);
         foreach (var (key, bytes) in storages)
         {
-            Add(archive, $"archive/data/{key}", bytes);
+            Add(archive, $"archive/data/{key}", bytes, level);
         }
     }
 
-    private static void Add(ZipArchive archive, string name, byte[] bytes)
+    private static void Add(ZipArchive archive, string name, byte[] bytes, CompressionLevel level)
     {
-        using var stream = archive.CreateEntry(name, CompressionLevel.NoCompression).Open();
+        using var stream = archive.CreateEntry(name, level).Open();
         stream.Write(bytes);
     }
 }

@@ -45,6 +45,14 @@ public class XcSparseTextPythonInteropTests
                 for r in range(matrix.shape[0]):
                     lo, hi = matrix.indptr[r], matrix.indptr[r + 1]
                     print(' '.join('{}:{}'.format(i, v) for i, v in zip(matrix.indices[lo:hi], matrix.data[lo:hi])), file=f)
+
+        def dump_arrays(matrix, path):
+            # Shape, indptr, indices and the float32 values as bit patterns, one line each.
+            with open(path, 'w') as f:
+                print('%d %d' % matrix.shape, file=f)
+                print(' '.join(map(str, matrix.indptr)), file=f)
+                print(' '.join(map(str, matrix.indices)), file=f)
+                print(' '.join(map(str, matrix.data.view(np.uint32))), file=f)
         """;
 
     [SkippableFact]
@@ -83,21 +91,36 @@ public class XcSparseTextPythonInteropTests
             m = sp.vstack([m, sp.csr_matrix((2, 1000), dtype=np.float32)]).tocsr()
             m.sort_indices()
             write_xc(m, sys.argv[1])
-            with open(sys.argv[2], 'w') as f:
-                print(' '.join(map(str, m.indptr)), file=f)
-                print(' '.join(map(str, m.indices)), file=f)
-                print(' '.join(map(str, m.data.view(np.uint32))), file=f)
+            dump_arrays(m, sys.argv[2])
             """, path, dump);
 
         // When we read the file
         var matrix = XcSparseText.Read(path);
 
         // Then every array matches Python's bit for bit
-        var lines = File.ReadAllLines(dump);
         Assert.Equal((302, 1000), (matrix.Rows, matrix.Columns));
-        Assert.Equal(ParseInts(lines[0]), matrix.IndPtr);
-        Assert.Equal(ParseInts(lines[1]), matrix.Indices);
-        Assert.Equal(ParseUInts(lines[2]), matrix.Data.Select(BitConverter.SingleToUInt32Bits).ToArray());
+        AssertSameArrays(dump, matrix);
+    }
+
+    [SkippableFact]
+    public void Digit_underscores_that_pyxclib_accepts_read_to_the_same_matrix()
+    {
+        // Given a file spelling counts, indices and values with Python's digit underscores, which
+        // pyxclib's int() and float() accept (no XC file is known to use them, but pyxclib reads them)
+        PythonReference.Require("numpy", "scipy");
+        using var dir = new TempDirectory();
+        var path = dir.File("underscores.txt");
+        var dump = dir.File("arrays.txt");
+        File.WriteAllText(path, "3 1_000\n1_0:1_0.5 99_9:1e-0_5\n\n+7:2_5e1_0 12:1\n");
+
+        // When Python reads it with pyxclib's rules, and we read it
+        PythonReference.RunCode(PyxclibLike + "\ndump_arrays(read_xc(sys.argv[1]), sys.argv[2])\n", path, dump);
+        var matrix = XcSparseText.Read(path);
+
+        // Then both read the same shape, indices and float32 values, bit for bit
+        Assert.Equal((3, 1000), (matrix.Rows, matrix.Columns));
+        Assert.Equal([10.5f, 1e-5f, 2.5e11f, 1f], matrix.Data);
+        AssertSameArrays(dump, matrix);
     }
 
     [SkippableFact]
@@ -135,6 +158,16 @@ public class XcSparseTextPythonInteropTests
             builder.AddRow(columns, values);
         }
         return builder.Build();
+    }
+
+    // Compares a matrix with the arrays Python's dump_arrays wrote.
+    private static void AssertSameArrays(string dump, CsrMatrix matrix)
+    {
+        var lines = File.ReadAllLines(dump);
+        Assert.Equal(lines[0], $"{matrix.Rows} {matrix.Columns}");
+        Assert.Equal(ParseInts(lines[1]), matrix.IndPtr);
+        Assert.Equal(ParseInts(lines[2]), matrix.Indices);
+        Assert.Equal(ParseUInts(lines[3]), matrix.Data.Select(BitConverter.SingleToUInt32Bits).ToArray());
     }
 
     private static int[] ParseInts(string line) =>
