@@ -1,3 +1,4 @@
+using System.Diagnostics;
 using System.Runtime.CompilerServices;
 using Skim.Models.Llama;
 using Skim.Models.Tokenization;
@@ -6,11 +7,12 @@ using static TorchSharp.torch;
 namespace Skim.Models.Generation;
 
 /// <summary>
-/// Batched generation with a KV cache: prompts are left-padded into one batch, the prompt is run
-/// once, then one token per step is chosen for every unfinished sequence. Sequences finish
-/// independently (EOS, stop string, length); finished rows are dropped from the batch once a quarter
-/// of it is done, and the loop ends when all are done. Each step runs in its own dispose scope, so
-/// memory stays flat however long generation runs.
+/// Batched generation with a KV cache: prompts are left-padded into one batch and the prompt is run
+/// once. A step then samples one token per batch row, records it and decides whether the row
+/// finishes (EOS, stop string, length), makes the tokens the next input with one more mask column,
+/// and drops finished rows from the batch and the cache once they are a quarter of it; generation
+/// ends when all rows are done. Each step runs in its own dispose scope, so memory stays flat however
+/// long generation runs.
 /// </summary>
 public sealed class LlamaGenerator
 {
@@ -83,98 +85,98 @@ public sealed class LlamaGenerator
             throw new InvalidOperationException("stop strings need a tokenizer to decode the generated text");
         }
         var config = _model.Config;
-        var eos = (options.EosTokenIds ?? config.EosTokenIds).ToHashSet();
         var pad = options.PadTokenId ?? config.PadTokenId ?? (config.EosTokenIds.Count > 0 ? config.EosTokenIds[0] : 0);
+        var rules = new FinishRules(
+            (options.EosTokenIds ?? config.EosTokenIds).ToHashSet(),
+            options.StopStrings.Count > 0 ? new StopStringMatcher(_tokenizer!, options.StopStrings) : null,
+            options.MaxNewTokens);
         var rows = prompts.Select((p, i) => new Row(firstIndex + i, p.Count)).ToArray();
-        var device = DeviceOf();
 
         var wasTraining = _model.training;
         _model.eval();
-        using var noGrad = no_grad();
-        var (ids, mask) = LeftPad(prompts, pad, device); // (B, L) each
-        var longest = (int)ids.shape[1];
-        using var cache = _model.CreateCache(longest + options.MaxNewTokens);
-        // active[j] = the row that batch position j holds; shrinks as finished rows are dropped.
-        var active = Enumerable.Range(0, rows.Length).ToList();
-        var input = ids;
         try
         {
-            for (var step = 0; step < options.MaxNewTokens && active.Count > 0; step++)
+            using var noGrad = no_grad();
+            using var batch = new DecodingBatch(prompts, pad, DeviceOf());
+            using var cache = _model.CreateCache(batch.PromptWidth + options.MaxNewTokens);
+            // No step counter: every step gives each unfinished row a token and RecordChosenTokens
+            // finishes a row at MaxNewTokens, so all rows finish within MaxNewTokens steps.
+            while (true)
             {
                 ct.ThrowIfCancellationRequested();
                 using var scope = NewDisposeScope();
-                using var logits = _model.forward(input, mask, cache, lastPositionOnly: true); // (B, 1, V)
-                using var last = logits.select(1, 0); // (B, V)
-                using var next = sampler.Sample(last); // (B)
-                var chosen = next.cpu().data<long>().ToArray();
-
-                var finishedNow = 0;
-                for (var j = 0; j < active.Count; j++)
+                using var chosen = SampleNextTokens(batch, cache, sampler); // (B)
+                if (RecordChosenTokens(rows, batch.RowIndices, chosen, rules) == 0)
                 {
-                    var row = rows[active[j]];
-                    if (row.Finish is not null)
-                    {
-                        continue;
-                    }
-                    var token = (int)chosen[j];
-                    row.Tokens.Add(token);
-                    if (eos.Contains(token))
-                    {
-                        row.Finish = FinishReason.Eos;
-                    }
-                    else if (options.StopStrings.Count > 0 && StopAt(row, options.StopStrings) is { } cut)
-                    {
-                        row.Finish = FinishReason.StopString;
-                        row.Text = cut;
-                    }
-                    else if (row.Tokens.Count >= options.MaxNewTokens)
-                    {
-                        row.Finish = FinishReason.Length;
-                    }
-                    finishedNow += row.Finish is null ? 0 : 1;
-                }
-
-                var unfinished = active.Where(r => rows[r].Finish is null).ToList();
-                if (unfinished.Count == 0 || step + 1 == options.MaxNewTokens)
-                {
-                    active = unfinished;
                     break;
                 }
-
-                // Next step's inputs: the chosen tokens, and one more "real" column in the mask.
-                using var column = ones(active.Count, 1, ScalarType.Int64, device); // (B, 1)
-                var nextMask = cat([mask, column], 1); // (B, S + 1)
-                var nextInput = next.unsqueeze(1); // (B, 1)
-                var finished = active.Count - unfinished.Count;
-                if (finished > 0 && finished * 4 >= active.Count)
-                {
-                    // Dropping rows copies the cache, so it is done in bulk rather than per finished row.
-                    var keep = Enumerable.Range(0, active.Count).Where(j => rows[active[j]].Finish is null).Select(j => (long)j).ToArray();
-                    using var keepRows = tensor(keep, device: device); // (B')
-                    cache.SelectRows(keepRows);
-                    var selectedMask = nextMask.index_select(0, keepRows); // (B', S + 1)
-                    var selectedInput = nextInput.index_select(0, keepRows); // (B', 1)
-                    nextMask.Dispose();
-                    nextInput.Dispose();
-                    (nextMask, nextInput) = (selectedMask, selectedInput);
-                    active = unfinished;
-                }
-                Replace(ref mask, nextMask.DetachFromDisposeScope());
-                Replace(ref input, nextInput.DetachFromDisposeScope());
-            }
-            foreach (var r in active)
-            {
-                rows[r].Finish ??= FinishReason.Length;
+                batch.Append(chosen);
+                DropFinishedRowsInBulk(batch, rows, cache);
             }
         }
         finally
         {
-            // input is the padded prompt until the first step replaces (and disposes) it.
-            input.Dispose();
-            mask.Dispose();
             _model.train(wasTraining);
         }
-        return [.. rows.Select(r => new GeneratedSequence(r.Index, r.PromptTokens, r.Tokens, r.Text ?? DecodeText(r), r.Finish ?? FinishReason.Length))];
+        return [.. rows.Select(r => new GeneratedSequence(
+            r.Index, r.PromptTokens, r.Tokens, r.Text ?? DecodeText(r), r.Finish ?? throw new UnreachableException("generation ends only when every row has finished")))];
+    }
+
+    // One forward pass over the new input (the prompts at the first step, the chosen tokens after it)
+    // and one sampled token per batch position; the result lives in the caller's step scope.
+    private Tensor SampleNextTokens(DecodingBatch batch, KvCache cache, TokenSampler sampler)
+    {
+        using var logits = _model.forward(batch.Input, batch.Mask, cache, lastPositionOnly: true); // (B, 1, V)
+        using var last = logits.select(1, 0); // (B, V)
+        return sampler.Sample(last); // (B)
+    }
+
+    // Appends each unfinished row's token and decides whether the row finishes with it (EOS before a
+    // stop string before the length limit, which is checked here only); returns how many rows are
+    // still unfinished. Rows dropped from the batch had all finished.
+    private static int RecordChosenTokens(Row[] rows, IReadOnlyList<int> rowIndices, Tensor chosen, FinishRules rules)
+    {
+        var ids = chosen.cpu().data<long>().ToArray();
+        var unfinished = 0;
+        for (var j = 0; j < rowIndices.Count; j++)
+        {
+            var row = rows[rowIndices[j]];
+            if (row.Finish is not null)
+            {
+                // Finished rows ride along until the next bulk drop; what they sample is ignored.
+                continue;
+            }
+            var token = (int)ids[j];
+            row.Tokens.Add(token);
+            if (rules.Eos.Contains(token))
+            {
+                row.Finish = FinishReason.Eos;
+            }
+            else if (rules.Stops?.TextBeforeStop(row.Tokens) is { } cut)
+            {
+                row.Finish = FinishReason.StopString;
+                row.Text = cut;
+            }
+            else if (row.Tokens.Count >= rules.MaxNewTokens)
+            {
+                row.Finish = FinishReason.Length;
+            }
+            unfinished += row.Finish is null ? 1 : 0;
+        }
+        return unfinished;
+    }
+
+    // Dropping rows copies the KV cache, so finished rows are dropped in bulk, once they are at least a
+    // quarter of the batch, rather than one at a time.
+    private static void DropFinishedRowsInBulk(DecodingBatch batch, Row[] rows, KvCache cache)
+    {
+        var positions = batch.RowIndices.Count;
+        var keep = Enumerable.Range(0, positions).Where(j => rows[batch.RowIndices[j]].Finish is null).ToList();
+        var finished = positions - keep.Count;
+        if (finished > 0 && finished * 4 >= positions)
+        {
+            batch.Keep(keep, cache);
+        }
     }
 
     /// <summary>
@@ -213,27 +215,8 @@ public sealed class LlamaGenerator
         return _tokenizer.Decode(row.Tokens, skipSpecialTokens: true);
     }
 
-    // The text before the first stop string, or null while none has appeared.
-    private string? StopAt(Row row, IReadOnlyList<string> stops)
-    {
-        var text = _tokenizer!.Decode(row.Tokens, skipSpecialTokens: true);
-        var cut = -1;
-        foreach (var stop in stops)
-        {
-            var at = text.IndexOf(stop, StringComparison.Ordinal);
-            if (at >= 0 && (cut < 0 || at < cut))
-            {
-                cut = at;
-            }
-        }
-        return cut < 0 ? null : text[..cut];
-    }
-
-    private static void Replace(ref Tensor field, Tensor value)
-    {
-        field.Dispose();
-        field = value;
-    }
+    // What ends a row, in the order it is checked: an EOS id, a stop string, the length limit.
+    private sealed record FinishRules(HashSet<int> Eos, StopStringMatcher? Stops, int MaxNewTokens);
 
     private sealed class Row(int index, int promptTokens)
     {

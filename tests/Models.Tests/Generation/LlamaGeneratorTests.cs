@@ -7,7 +7,7 @@ using static TorchSharp.torch;
 namespace Skim.Models.Tests.Generation;
 
 [Collection(LibTorchCollection.Name)]
-public sealed class LlamaGeneratorTests
+public sealed partial class LlamaGeneratorTests
 {
     private static readonly IReadOnlyList<IReadOnlyList<int>> s_prompts = [[1, 40, 41, 42, 43, 44], [1, 70], [1, 90, 91, 92]];
 
