@@ -114,33 +114,13 @@ public static class EmbedCommand
     private static async Task RunAsync(IAnsiConsole console, EmbeddingOptions options, CancellationToken ct)
     {
         options.Validate();
-        EmbeddingResult result;
-        if (console.Profile.Capabilities.Interactive)
-        {
-            result = null!;
-            await console.Progress()
-                .AutoClear(true)
-                .Columns(new TaskDescriptionColumn(), new ProgressBarColumn(), new PercentageColumn(), new ElapsedTimeColumn(), new RemainingTimeColumn(), new SpinnerColumn())
-                .StartAsync(async context =>
-                {
-                    var task = context.AddTask("loading model", autoStart: true, maxValue: 1);
-                    void Show(long done, long total)
-                    {
-                        task.MaxValue = Math.Max(1, total);
-                        task.Value = done;
-                        // Spectre's speed is rows per second over the recent samples; the ETA column uses it too.
-                        task.Description = Invariant($"embedding {done:N0}/{total:N0} texts ({task.Speed ?? 0:F0}/s)");
-                    }
-                    var progress = new Progress<EmbeddingProgress>(p => Show(p.RowsDone, p.TotalRows));
-                    result = await EmbeddingJob.RunAsync(options, progress, ct).ConfigureAwait(false);
-                    // Progress<T> reports arrive asynchronously; the last one may still be queued.
-                    Show(result.Rows, result.Rows);
-                }).ConfigureAwait(false);
-        }
-        else
-        {
-            result = await EmbeddingJob.RunAsync(options, null, ct).ConfigureAwait(false);
-        }
+        var result = await ProgressDisplay.RunAsync<EmbeddingProgress, EmbeddingResult>(
+            console,
+            "embedding",
+            "texts",
+            p => (p.RowsDone, p.TotalRows),
+            progress => EmbeddingJob.RunAsync(options, progress, ct),
+            r => r.Rows).ConfigureAwait(false);
         console.WriteLine(Summary(result));
     }
 

@@ -1,14 +1,9 @@
 using System.CommandLine;
 using System.Globalization;
-using System.Text;
-using System.Text.Json;
-using System.Text.Json.Nodes;
-using Skim.Core;
-using Skim.Core.IO;
+using Skim.Generate.Runs;
+using Skim.Generate.Sharding;
 using Skim.Models.Devices;
 using Skim.Models.Generation;
-using Skim.Models.Llama;
-using Skim.Models.Tokenization;
 using Spectre.Console;
 
 namespace Skim.Cli;
@@ -35,121 +30,57 @@ public static class GenerateCommand
         var batchSize = new Option<int>("--batch-size") { Description = "Prompts decoded together.", DefaultValueFactory = _ => defaults.BatchSize };
         var device = new Option<string>("--device") { Description = $"Device: {TorchDevices.DeviceChoices}.", DefaultValueFactory = _ => "auto" };
         var dtype = new Option<string>("--dtype") { Description = $"Weight dtype: {TorchDevices.DTypeChoices}.", DefaultValueFactory = _ => "float32" };
+        var shard = new Option<string>("--shard") { Description = "Generate only shard K of N of the prompts (0-based K/N; records keep their global index).", DefaultValueFactory = _ => "0/1" };
         var command = new Command("generate", "Continue prompts with a local Llama, Mistral, Qwen2 or SmolLM checkpoint.")
         {
-            model, prompts, output, maxNewTokens, temperature, topK, topP, seed, stop, batchSize, device, dtype,
+            model, prompts, output, maxNewTokens, temperature, topK, topP, seed, stop, batchSize, device, dtype, shard,
         };
         command.SetAction(async (parseResult, cancellationToken) =>
         {
-            var options = new GenerationOptions
+            var options = new GenerationRunOptions
             {
-                MaxNewTokens = parseResult.GetValue(maxNewTokens),
-                Temperature = parseResult.GetValue(temperature),
-                TopK = parseResult.GetValue(topK),
-                TopP = parseResult.GetValue(topP),
-                Seed = parseResult.GetValue(seed),
-                StopStrings = parseResult.GetValue(stop) ?? [],
-                BatchSize = parseResult.GetValue(batchSize),
+                ModelDirectory = parseResult.GetValue(model)!,
+                PromptsPath = parseResult.GetValue(prompts)!,
+                OutputPath = parseResult.GetValue(output)!,
+                Generation = new GenerationOptions
+                {
+                    MaxNewTokens = parseResult.GetValue(maxNewTokens),
+                    Temperature = parseResult.GetValue(temperature),
+                    TopK = parseResult.GetValue(topK),
+                    TopP = parseResult.GetValue(topP),
+                    Seed = parseResult.GetValue(seed),
+                    StopStrings = parseResult.GetValue(stop) ?? [],
+                    BatchSize = parseResult.GetValue(batchSize),
+                },
+                Device = parseResult.GetValue(device)!,
+                DType = parseResult.GetValue(dtype)!,
+                Shard = ShardSpec.Parse(parseResult.GetValue(shard)!),
             };
-            options.Validate();
-            await RunAsync(
-                console,
-                parseResult.GetValue(model)!,
-                parseResult.GetValue(prompts)!,
-                parseResult.GetValue(output)!,
-                options,
-                TorchDevices.ParseDevice(parseResult.GetValue(device)!),
-                TorchDevices.ParseDType(parseResult.GetValue(dtype)!),
-                cancellationToken).ConfigureAwait(false);
+            await RunAsync(console, options, cancellationToken).ConfigureAwait(false);
             return 0;
         });
         return command;
     }
 
-    /// <summary>Reads prompts from a JSONL file: each line a JSON string or an object with a string member "prompt".</summary>
-    internal static List<string> ReadPrompts(string path)
+    private static async Task RunAsync(IAnsiConsole console, GenerationRunOptions options, CancellationToken ct)
     {
-        if (!File.Exists(path))
-        {
-            throw new SkimFormatException(path, null, "no such prompts file");
-        }
-        var prompts = new List<string>();
-        var lineNumber = 0;
-        foreach (var line in File.ReadLines(path))
-        {
-            lineNumber++;
-            if (string.IsNullOrWhiteSpace(line))
-            {
-                continue;
-            }
-            JsonNode? node;
-            try
-            {
-                node = JsonNode.Parse(line);
-            }
-            catch (JsonException e)
-            {
-                throw new SkimFormatException(path, $"line {lineNumber}", $"not valid JSON: {e.Message.Split('\n')[0]}");
-            }
-            var prompt = node switch
-            {
-                JsonValue value when value.TryGetValue<string>(out var text) => text,
-                JsonObject obj when obj["prompt"] is JsonValue member && member.TryGetValue<string>(out var text) => text,
-                _ => throw new SkimFormatException(path, $"line {lineNumber}", "expected a JSON string or an object with a string member \"prompt\""),
-            };
-            prompts.Add(prompt);
-        }
-        return prompts;
-    }
-
-    private static async Task RunAsync(IAnsiConsole console, string modelDir, string promptsPath, string outputPath, GenerationOptions options, TorchSharp.torch.Device device, TorchSharp.torch.ScalarType dtype, CancellationToken ct)
-    {
-        var prompts = ReadPrompts(promptsPath);
-        var tokenizer = TokenizerLoader.Load(modelDir);
-        using var model = LlamaForCausalLM.FromPretrained(modelDir, dtype, device);
-        var generator = new LlamaGenerator(model, tokenizer);
-        long generated = 0;
-        var clock = System.Diagnostics.Stopwatch.StartNew();
-        // One stream committed at the end: a crash or Ctrl+C leaves no partial gens.jsonl.
-        await using var stream = AtomicFileStream.Create(outputPath);
-        await using (var writer = new StreamWriter(stream, new UTF8Encoding(false), leaveOpen: true))
-        {
-            await console.Progress()
-                .AutoClear(false)
-                .Columns(new TaskDescriptionColumn(), new ProgressBarColumn(), new PercentageColumn(), new RemainingTimeColumn(), new SpinnerColumn())
-                .StartAsync(async context =>
-                {
-                    var task = context.AddTask("generating", autoStart: true, maxValue: Math.Max(1, prompts.Count));
-                    await foreach (var batch in generator.GenerateAsync(prompts, options, ct).ConfigureAwait(false))
-                    {
-                        foreach (var sequence in batch)
-                        {
-                            var line = new JsonObject
-                            {
-                                ["index"] = sequence.Index,
-                                ["prompt"] = prompts[sequence.Index],
-                                ["text"] = sequence.Text,
-                                ["prompt_tokens"] = sequence.PromptTokenCount,
-                                ["generated_tokens"] = sequence.GeneratedTokenCount,
-                                ["finish_reason"] = sequence.Finish.ToString().ToLowerInvariant(),
-                            };
-                            await writer.WriteLineAsync(line.ToJsonString().AsMemory(), ct).ConfigureAwait(false);
-                            generated += sequence.GeneratedTokenCount;
-                        }
-                        task.Increment(batch.Count);
-                    }
-                }).ConfigureAwait(false);
-        }
-        stream.Commit();
-
-        var seconds = Math.Max(clock.Elapsed.TotalSeconds, 1e-9);
+        options.Validate();
+        var done = await ProgressDisplay.RunAsync<GenerationRunProgress, GenerationRunResult>(
+            console,
+            "generating",
+            "prompts",
+            p => (p.PromptsDone, p.PromptsTotal),
+            progress => GenerationRun.RunAsync(options, progress, ct),
+            r => r.Prompts).ConfigureAwait(false);
         var table = new Table().AddColumns("", "");
         table.HideHeaders();
-        table.AddRow("model", Markup.Escape($"{model.Config.ModelType}, {model.Config.NumHiddenLayers} layers, {TorchDevices.DTypeName(dtype)} on {device}"));
-        table.AddRow("prompts", prompts.Count.ToString(CultureInfo.InvariantCulture));
-        table.AddRow("generated tokens", generated.ToString(CultureInfo.InvariantCulture));
-        table.AddRow("time", $"{seconds.ToString("F1", CultureInfo.InvariantCulture)} s ({(generated / seconds).ToString("F1", CultureInfo.InvariantCulture)} tokens/s)");
-        table.AddRow("output", Markup.Escape(outputPath));
+        table.AddRow("model", Markup.Escape(done.Model));
+        table.AddRow("prompts", options.Shard.Count == 1
+            ? done.Prompts.ToString(CultureInfo.InvariantCulture)
+            : string.Create(CultureInfo.InvariantCulture, $"{done.Prompts} (shard {options.Shard}: from prompt {done.FirstPrompt})"));
+        table.AddRow("generated tokens", done.GeneratedTokens.ToString(CultureInfo.InvariantCulture));
+        table.AddRow("time", $"{done.Elapsed.TotalSeconds.ToString("F1", CultureInfo.InvariantCulture)} s ({done.TokensPerSecond.ToString("F1", CultureInfo.InvariantCulture)} tokens/s)");
+        table.AddRow("output", Markup.Escape(done.OutputPath));
         console.Write(table);
     }
 }

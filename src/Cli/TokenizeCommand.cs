@@ -94,24 +94,13 @@ public static class TokenizeCommand
     {
         var tokenizer = TokenizerLoader.Load(tokenizerDirectory);
         options.Validate();
-        TokenFileResult? result = null;
-        await console.Progress()
-            .AutoClear(false)
-            .Columns(new TaskDescriptionColumn(), new ProgressBarColumn(), new PercentageColumn(), new RemainingTimeColumn(), new SpinnerColumn())
-            .StartAsync(async context =>
-            {
-                var task = context.AddTask("tokenizing", autoStart: true, maxValue: 1);
-                var progress = new Progress<TokenFileProgress>(p =>
-                {
-                    task.MaxValue = Math.Max(1, p.TotalRows);
-                    task.Value = p.RowsWritten;
-                });
-                result = await TokenFileWriter.WriteAsync(tokenizer, options, progress, ct).ConfigureAwait(false);
-                task.MaxValue = Math.Max(1, result.Rows);
-                task.Value = result.Rows;
-            }).ConfigureAwait(false);
-
-        var done = result!;
+        var done = await ProgressDisplay.RunAsync<TokenFileProgress, TokenFileResult>(
+            console,
+            "tokenizing",
+            "texts",
+            p => (p.RowsWritten, p.TotalRows),
+            progress => TokenFileWriter.WriteAsync(tokenizer, options, progress, ct),
+            r => r.Rows).ConfigureAwait(false);
         var rate = done.Rows / Math.Max(done.Elapsed.TotalSeconds, 1e-9);
         var table = new Table().AddColumns("", "");
         table.HideHeaders();

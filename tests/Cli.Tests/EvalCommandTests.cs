@@ -9,7 +9,7 @@ public class EvalCommandTests
     [Fact]
     public async Task Eval_prints_the_metric_table_and_writes_metrics_json_next_to_the_scores()
     {
-        // Given the worked example of xc-reference §2.3 as a DEXML-layout dataset
+        // Given the worked example of docs/xc-formats-and-metrics.md §3.3 as a DEXML-layout dataset
         using var dir = new TempDirectory();
         var dataset = GoldenDataset(dir, filterPairs: []);
         var scores = dir.File("run/scores.npz");
@@ -104,6 +104,27 @@ public class EvalCommandTests
         Assert.Contains(scores, line, StringComparison.Ordinal);
         Assert.Contains("4 x 5", line, StringComparison.Ordinal);
         Assert.Contains("4 x 6", line, StringComparison.Ordinal);
+        Assert.False(File.Exists(dir.File("metrics.json")));
+    }
+
+    [Fact]
+    public async Task A_NaN_score_is_one_error_line_naming_the_scores_file_row_and_label_with_exit_code_2()
+    {
+        // Given the worked example's scores with a NaN at row 1, label 3
+        using var dir = new TempDirectory();
+        var dataset = GoldenDataset(dir, filterPairs: []);
+        var scores = dir.File("scores.npz");
+        SparseNpz.Save(scores, Matrix(6, [[(0, .9f)], [(1, .7f), (3, float.NaN)], [(3, .3f)], []]));
+
+        // When
+        var run = await CliTestHost.RunAsync("eval", "--dataset", dataset, "--scores", scores);
+
+        // Then the library's data error reaches the user as bad input (not an internal error), naming the place
+        Assert.Equal(SkimCli.InputError, run.ExitCode);
+        var line = Assert.Single(run.ErrorLines);
+        Assert.Contains(scores, line, StringComparison.Ordinal);
+        Assert.Contains("row 1, label 3", line, StringComparison.Ordinal);
+        Assert.Contains("NaN", line, StringComparison.Ordinal);
         Assert.False(File.Exists(dir.File("metrics.json")));
     }
 

@@ -138,6 +138,10 @@ public sealed class XcDataset
 
     private static bool IsLabel(string split) => split is LabelSplit or "label" or "labels";
 
+    /// <summary>Gets the canonical name (<c>trn</c> or <c>tst</c>) of a split given as <c>trn</c>, <c>tst</c>, <c>train</c> or <c>test</c>.</summary>
+    /// <exception cref="SkimConfigException">The split is none of these.</exception>
+    public static string NormalizeSplit(string split) => IsTrain(split) ? TrainSplit : TestSplit;
+
     private static bool IsTrain(string split) => split switch
     {
         TrainSplit or "train" => true,
