@@ -37,14 +37,28 @@ public static class BenchPython
         }
     }
 
-    /// <summary>Runs <c>python bench/reference/SCRIPT args</c>; throws with stderr on failure.</summary>
-    public static async Task<string> RunAsync(string script, IEnumerable<string> arguments, CancellationToken ct)
+    /// <summary>
+    /// Runs <c>python bench/reference/SCRIPT args</c>, with <paramref name="environment"/>'s changes
+    /// (a value to set, null to remove) applied to this process's environment; throws with stderr on failure.
+    /// </summary>
+    public static async Task<string> RunAsync(string script, IEnumerable<string> arguments, CancellationToken ct, IReadOnlyDictionary<string, string?>? environment = null)
     {
         var start = new ProcessStartInfo(Interpreter) { RedirectStandardOutput = true, RedirectStandardError = true };
         start.ArgumentList.Add(Path.Combine(ReferenceDirectory, script));
         foreach (var a in arguments)
         {
             start.ArgumentList.Add(a);
+        }
+        foreach (var (name, value) in environment ?? new Dictionary<string, string?>())
+        {
+            if (value is null)
+            {
+                start.Environment.Remove(name);
+            }
+            else
+            {
+                start.Environment[name] = value;
+            }
         }
         using var p = Process.Start(start)!;
         var stdout = p.StandardOutput.ReadToEndAsync(ct);
@@ -56,4 +70,13 @@ public static class BenchPython
         }
         return await stdout.ConfigureAwait(false);
     }
+
+    /// <summary>
+    /// Runs baseline_tuning.py for <paramref name="script"/>: the script runs with
+    /// <paramref name="probeArguments"/> (a short version of the benchmark) under each candidate
+    /// OpenBLAS core type and OMP_WAIT_POLICY, each in a fresh process, and the fastest setting whose
+    /// BLAS products are right is chosen per label. Takes a few seconds per candidate.
+    /// </summary>
+    public static async Task<BaselineTuning> TuneAsync(string script, IEnumerable<string> probeArguments, CancellationToken ct) =>
+        BaselineTuning.Parse(await RunAsync("baseline_tuning.py", ["--script", script, "--", .. probeArguments], ct).ConfigureAwait(false));
 }

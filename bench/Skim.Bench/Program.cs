@@ -10,7 +10,8 @@ var scenarios = typeof(IBenchScenario).Assembly.GetTypes()
 
 if (args.Length == 0 || args[0] is "-h" or "--help")
 {
-    Console.WriteLine("usage: skim-bench SCENARIO [--work DIR]   (or 'all')");
+    Console.WriteLine("usage: skim-bench SCENARIO [--work DIR] [--quick]   (SCENARIO may be 'all')");
+    Console.WriteLine("  --quick   smaller sizes and fewer repeats: checks the plumbing; its numbers are not results");
     foreach (var s in scenarios)
     {
         Console.WriteLine($"  {s.Name,-20} {s.Description}");
@@ -18,7 +19,22 @@ if (args.Length == 0 || args[0] is "-h" or "--help")
     return args.Length == 0 ? 2 : 0;
 }
 
-var work = args.Length >= 3 && args[1] == "--work" ? args[2] : Path.Combine(Path.GetTempPath(), "skim-bench");
+var work = Path.Combine(Path.GetTempPath(), "skim-bench");
+for (var i = 1; i < args.Length; i++)
+{
+    switch (args[i])
+    {
+        case "--work" when i + 1 < args.Length:
+            work = args[++i];
+            break;
+        case "--quick":
+            BenchOptions.Quick = true;
+            break;
+        default:
+            Console.Error.WriteLine($"error: unknown option '{args[i]}'");
+            return 2;
+    }
+}
 Directory.CreateDirectory(work);
 var selected = args[0] == "all" ? scenarios : scenarios.Where(s => s.Name == args[0]).ToList();
 if (selected.Count == 0)
@@ -28,7 +44,7 @@ if (selected.Count == 0)
 }
 foreach (var scenario in selected)
 {
-    Console.WriteLine($"## {scenario.Name}: {scenario.Description}");
+    Console.WriteLine($"## {scenario.Name}: {scenario.Description}{(BenchOptions.Quick ? " (--quick: reduced sizes, not results)" : "")}");
     var clock = Stopwatch.StartNew();
     await scenario.RunAsync(work, Console.Out, CancellationToken.None).ConfigureAwait(false);
     Console.WriteLine($"({scenario.Name} took {clock.Elapsed.TotalSeconds:F1} s)");

@@ -6,11 +6,16 @@ positions) with random weights, written as plain torch.nn modules the way Huggin
 modeling_distilbert.py computes it in eager mode (nn.Linear projections, q / sqrt(head_dim) @ kᵀ,
 padded keys filled with finfo.min, softmax, exact GELU, post-LayerNorm with eps 1e-12), followed by
 sentence-transformers' mean pooling. Inputs: batch × seq_len random ids, all positions real.
-The matmul peak is a 2048×768 @ 768×8192 float32 matmul on the same threads (best of 5,
-measured before and after the model; the better of the two is kept).
+The matmul peak is a 2048×768 @ 768×8192 float32 matmul on the same threads (best of
+--peak-repeats, measured before and after the model; the better of the two is kept; 0 skips it).
+baseline_tuning.describe() reports the BLAS kernel, threads and wait policy this process runs with
+and checks that its BLAS products are right; baseline_tuning.py runs this script with short
+arguments under each candidate setting to pick the fastest right one.
 
-usage: encoder_bench.py [--batch 256] [--seq-len 32] [--threads 2] [--warmup 2] [--repeats 5]
-Prints one JSON object: {"torch", "threads", "blas", "blas_libraries", "matmul_gflops", "seconds", "sequences_per_s"}.
+usage: encoder_bench.py [--batch 256] [--seq-len 32] [--threads 2] [--warmup 2] [--repeats 5] [--peak-repeats 5]
+  e.g. python3 bench/reference/encoder_bench.py --batch 64 --repeats 2
+Prints one JSON object: {"torch", "threads", "blas", "blas_libraries", "matmul_gflops", "seconds",
+"sequences_per_s", "rates": {"encoder": sequences/s}, "baseline": describe()'s report}.
 """
 
 import argparse
@@ -22,6 +27,8 @@ import time
 import torch
 import torch.nn.functional as F
 from torch import nn
+
+import baseline_tuning
 
 CONFIG = dict(vocab=30522, positions=512, dim=768, layers=6, heads=12, hidden=3072, eps=1e-12)
 
@@ -124,12 +131,15 @@ def main():
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--warmup", type=int, default=2)
     parser.add_argument("--repeats", type=int, default=5)
+    parser.add_argument("--peak-repeats", type=int, default=5)
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
+    baseline = baseline_tuning.describe("float32")
     torch.manual_seed(0)
 
     a, b = torch.randn(2048, 768), torch.randn(768, 8192)
-    matmul_before = best_seconds(lambda: a @ b, 1, 5)
+    peak = args.peak_repeats > 0
+    matmul_before = best_seconds(lambda: a @ b, 1, args.peak_repeats) if peak else math.inf
 
     model = DistilBertModel(CONFIG).eval()
     ids = torch.randint(1000, CONFIG["vocab"], (args.batch, args.seq_len))
@@ -137,7 +147,7 @@ def main():
     with torch.inference_mode():
         seconds = best_seconds(lambda: embed(model, ids, mask), args.warmup, args.repeats)
     # On a shared machine one peak measurement can land in a busy moment: keep the better of two.
-    matmul = min(matmul_before, best_seconds(lambda: a @ b, 1, 5))
+    matmul = min(matmul_before, best_seconds(lambda: a @ b, 1, args.peak_repeats)) if peak else math.inf
 
     blas = re.search(r"BLAS_INFO=([^,\s]+)", torch.__config__.show())
     # Debian's torch reports BLAS_INFO=generic and links libblas.so.3; the library actually mapped
@@ -149,9 +159,11 @@ def main():
         "threads": torch.get_num_threads(),
         "blas": blas.group(1) if blas else "unknown",
         "blas_libraries": libraries,
-        "matmul_gflops": 2.0 * 2048 * 768 * 8192 / matmul / 1e9,
+        "matmul_gflops": 2.0 * 2048 * 768 * 8192 / matmul / 1e9 if peak else None,
         "seconds": seconds,
         "sequences_per_s": args.batch / seconds,
+        "rates": {"encoder": args.batch / seconds},
+        "baseline": baseline,
     }))
 
 

@@ -10,8 +10,14 @@ scaled_dot_product_attention.
 With --dtype bfloat16 the weights, activations and KV cache are bfloat16 (RMSNorm in float32, as
 in HF); sampling is always in float32.
 
+baseline_tuning.describe() reports the BLAS kernel, threads and wait policy this process runs with
+and checks that its BLAS products are right; baseline_tuning.py runs this script with short
+arguments under each candidate setting to pick the fastest right one per batch size.
+
 usage: generation_bench.py --batches 1,8,32 [--prompt-len 32] [--new-tokens 64] [--threads N] [--repeats R] [--dtype float32|bfloat16]
-Prints one JSON object: {"threads": N, "results": [{"batch": B, "seconds": s, "tokens_per_s": t}, ...]}.
+  e.g. python3 bench/reference/generation_bench.py --batches 1,8 --new-tokens 16 --threads 2
+Prints one JSON object: {"threads": N, "dtype", "results": [{"batch": B, "seconds": s, "tokens_per_s": t}, ...],
+"rates": {"B": tokens/s, ...}, "baseline": describe()'s report}.
 """
 
 import argparse
@@ -20,6 +26,8 @@ import math
 import time
 
 import torch
+
+import baseline_tuning
 
 CONFIG = dict(vocab=49152, hidden=576, intermediate=1536, layers=30, heads=9, kv_heads=3, eps=1e-5, theta=10000.0)
 
@@ -131,6 +139,7 @@ def main():
     args = parser.parse_args()
     if args.threads > 0:
         torch.set_num_threads(args.threads)
+    baseline = baseline_tuning.describe(args.dtype)
     weights = make_weights(dtype=getattr(torch, args.dtype))
     generate(weights, 1, 8, 4)  # warm-up
     results = []
@@ -141,7 +150,8 @@ def main():
             generate(weights, batch, args.prompt_len, args.new_tokens)
             best = min(best, time.perf_counter() - start)
         results.append(dict(batch=batch, seconds=best, tokens_per_s=batch * args.new_tokens / best))
-    print(json.dumps(dict(threads=torch.get_num_threads(), dtype=args.dtype, results=results)))
+    print(json.dumps(dict(threads=torch.get_num_threads(), dtype=args.dtype, results=results,
+                          rates={str(r["batch"]): r["tokens_per_s"] for r in results}, baseline=baseline)))
 
 
 if __name__ == "__main__":
