@@ -18,8 +18,23 @@ for trx in "$results"/*.trx; do
   get() { echo "$counters" | sed -n "s/.* $1=\"\([0-9]*\)\".*/\1/p"; }
   passed=$((passed + $(get passed)))
   failed=$((failed + $(get failed) + $(get error) + $(get timeout) + $(get aborted)))
-  skipped=$((skipped + $(get notExecuted)))
+  # xunit's skips leave the Counters' notExecuted at 0; the results themselves say NotExecuted.
+  skipped=$((skipped + $(grep -o '<UnitTestResult [^>]*outcome="NotExecuted"' "$trx" | wc -l)))
 done
+
+if [ "$skipped" -gt 0 ]; then
+  # Every skip with its reason (the message of the result that follows it), counted per reason.
+  echo "skipped tests, by reason:"
+  for trx in "$results"/*.trx; do
+    [ -f "$trx" ] || continue
+    awk '
+      /<UnitTestResult / { skipping = ($0 ~ /outcome="NotExecuted"/) }
+      skipping && /<Message>/ {
+        line = $0; sub(/.*<Message>/, "", line); sub(/<\/Message>.*/, "", line)
+        print line; skipping = 0
+      }' "$trx"
+  done | sed 's/&quot;/"/g; s/&apos;/'"'"'/g; s/&lt;/</g; s/&gt;/>/g; s/&amp;/\&/g' | sort | uniq -c | sed 's/^ */  /'
+fi
 
 echo "tests: ${passed} passed, ${failed} failed, ${skipped} skipped"
 if [ "$files" -eq 0 ] && [ "$status" -eq 0 ]; then

@@ -587,7 +587,7 @@ scoring). Pages that cite themselves under SEE ALSO are not counted as labels of
 Label frequencies (points per label, all splits) are heavy-tailed; the value at the start of each
 decile of labels sorted by frequency: {", ".join(map(str, deciles))}.
 
-## Files (XC repository / NGAME layout, xc-reference §1.1 and §1.4)
+## Files (XC repository / NGAME layout, docs/xc-formats-and-metrics.md §1 and §4)
 
 | file | bytes |
 | --- | --- |

@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Independent numpy implementation of the pyxclib XC metrics (P@k, nDCG@k, PSP@k, PSnDCG@k, R@k).
 
-Written from the definitions (xc-reference section 2), not from pyxclib's code, so that it can check
+Written from the definitions (docs/xc-formats-and-metrics.md §3), not from pyxclib's code, so that it can check
 Skim's C# implementation. It is vectorised over all rows (no Python loop per row).
 
     xc_metrics.py --truth Y.npz --scores S.npz|S.npy [--train T.npz --A a --B b]
