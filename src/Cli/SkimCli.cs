@@ -117,13 +117,13 @@ public static class SkimCli
     private static IEnumerable<Command> Commands(IAnsiConsole console)
     {
         // One line per verb; keep the order of `skim --help`.
-        _ = console;
         yield return DatasetCommand.Create(console);
         yield return EmbedCommand.Create(console);
         yield return EvalCommand.Create(console);
         yield return GenerateCommand.Create(console);
         yield return ModelCommand.Create(console);
+        yield return PredictCommand.Create(console);
         yield return TokenizeCommand.Create(console);
-        yield break;
+        yield return TrainCommand.Create(console);
     }
 }

@@ -1,4 +1,5 @@
 using Skim.Core;
+using Skim.Core.Formats.HfConfig;
 using Skim.Core.Formats.SafeTensors;
 using Skim.Models.Bert;
 using Skim.Models.Devices;
@@ -121,8 +122,7 @@ public sealed class TextEncoder : IDisposable
     /// <summary>Reads config.json's model_type and refuses anything but bert and distilbert, naming it.</summary>
     public static string ReadModelType(string configPath)
     {
-        using var document = ConfigJson.ReadDocument(configPath);
-        var modelType = ConfigJson.GetString(document, "model_type")
+        var modelType = HfConfigFile.Read(configPath).GetStringOrNull("model_type")
             ?? throw new SkimFormatException(configPath, "key 'model_type'", "missing (expected \"bert\" or \"distilbert\")");
         return modelType is "bert" or "distilbert"
             ? modelType
@@ -169,6 +169,50 @@ public sealed class TextEncoder : IDisposable
             pooled = Pooling.Normalize(pooled);
         }
         return pooled.to(_outputDType, CPU).MoveToOuterDisposeScope();
+    }
+
+    /// <summary>Gets the transformer module (for training: its parameters, train/eval mode and state dict).</summary>
+    public nn.Module<Tensor, Tensor, Tensor> Transformer => _model;
+
+    /// <summary>Gets the projection after pooling, or null.</summary>
+    public Linear? Projection => _projection;
+
+    /// <summary>Gets every trainable parameter with its state-dict name (projection ones prefixed <see cref="ProjectionPrefix"/>).</summary>
+    public IEnumerable<(string Name, TorchSharp.Modules.Parameter Parameter)> NamedParameters() =>
+        _model.named_parameters().Concat(_projection?.named_parameters().Select(p => (ProjectionPrefix + p.name, p.parameter)) ?? []);
+
+    /// <summary>Puts the transformer (and projection) in training mode (dropout on) or evaluation mode.</summary>
+    public void SetTraining(bool training)
+    {
+        _model.train(training);
+        _projection?.train(training);
+    }
+
+    /// <summary>
+    /// The differentiable forward pass that training uses: the same pooling, projection and
+    /// normalisation as <see cref="Embed"/>, but with autograd, on the model's device, in float32,
+    /// in whatever train/eval mode is set. Inputs must already be on <see cref="Device"/>.
+    /// </summary>
+    /// <param name="inputIds">(B, T) int64 token ids.</param>
+    /// <param name="attentionMask">(B, T) 0/1 mask.</param>
+    /// <returns>(B, D) float32 embeddings.</returns>
+    public Tensor Forward(Tensor inputIds, Tensor attentionMask)
+    {
+        ArgumentNullException.ThrowIfNull(inputIds);
+        ArgumentNullException.ThrowIfNull(attentionMask);
+        using var scope = NewDisposeScope();
+        var hidden = _encoder.forward(inputIds, attentionMask); // (B, T, H)
+        var pooled = Pooling.Apply(hidden, attentionMask, Options.Pooling); // (B, H)
+        if (_projection is not null)
+        {
+            pooled = _projection.forward(pooled); // (B, D)
+        }
+        pooled = pooled.to_type(ScalarType.Float32);
+        if (Options.Normalize)
+        {
+            pooled = Pooling.Normalize(pooled);
+        }
+        return pooled.MoveToOuterDisposeScope();
     }
 
     /// <summary>Embeds row-major (rows, width) ids and mask (for example an <c>EncodedBatch</c>) into float32 rows.</summary>

@@ -1,0 +1,53 @@
+using System.CommandLine;
+using System.Globalization;
+using Skim.Core.Datasets;
+using Skim.XcTrain.Prediction;
+using Spectre.Console;
+
+namespace Skim.Cli;
+
+/// <summary><c>skim predict RUN</c>: scores a dataset split with a trained encoder (<see cref="XcPredictor"/>).</summary>
+public static class PredictCommand
+{
+    /// <summary>Builds the <c>predict</c> command, rendering to <paramref name="console"/>.</summary>
+    public static Command Create(IAnsiConsole console)
+    {
+        var defaults = new XcPredictOptions { RunDirectory = "" };
+        var run = new Argument<string>("RUN") { Description = "The run folder of skim train." };
+        var dataset = new Option<string?>("--dataset", "-d") { Description = "The dataset to score. Defaults to the one the run trained on." };
+        var split = new Option<string>("--split") { Description = "tst or trn.", DefaultValueFactory = _ => defaults.Split };
+        split.AcceptOnlyFromAmong(XcDataset.TestSplit, XcDataset.TrainSplit, "test", "train");
+        var method = new Option<string>("--method") { Description = "label (label-embedding retrieval), instance (nearest training points' labels) or fusion.", DefaultValueFactory = _ => "label" };
+        method.AcceptOnlyFromAmong("label", "instance", "fusion");
+        var topK = new Option<int>("--top-k") { Description = "Labels kept per point.", DefaultValueFactory = _ => defaults.TopK };
+        var neighbours = new Option<int>("--neighbours") { Description = "Training points consulted per point (instance, fusion).", DefaultValueFactory = _ => defaults.Neighbours };
+        var weight = new Option<double>("--fusion-weight") { Description = "Weight of label retrieval in the fusion.", DefaultValueFactory = _ => defaults.FusionWeight };
+        var output = new Option<string?>("--out", "-o") { Description = "The score matrix to write. Defaults to {split}_scores.npz in the run folder." };
+        var device = new Option<string>("--device") { Description = "auto, cpu, cuda or cuda:N.", DefaultValueFactory = _ => defaults.Device };
+        var command = new Command("predict", "Score a dataset split with a trained encoder; writes a scipy CSR .npz for skim eval.")
+        {
+            run, dataset, split, method, topK, neighbours, weight, output, device,
+        };
+        command.SetAction((parseResult, cancellationToken) =>
+        {
+            var options = new XcPredictOptions
+            {
+                RunDirectory = parseResult.GetValue(run)!,
+                DatasetDirectory = parseResult.GetValue(dataset),
+                Split = parseResult.GetValue(split)!,
+                Method = XcPredictOptions.ParseMethod(parseResult.GetValue(method)!),
+                TopK = parseResult.GetValue(topK),
+                Neighbours = parseResult.GetValue(neighbours),
+                FusionWeight = parseResult.GetValue(weight),
+                OutputPath = parseResult.GetValue(output),
+                Device = parseResult.GetValue(device)!,
+            };
+            var result = XcPredictor.Run(options, cancellationToken);
+            console.MarkupLineInterpolated(CultureInfo.InvariantCulture,
+                $"scored {result.Points:N0} {result.Split} points over {result.Labels:N0} labels ({result.Method.ToString().ToLowerInvariant()}) in {result.Elapsed.TotalSeconds:F1} s: {result.ScoresPath}");
+            console.MarkupLineInterpolated($"evaluate with: skim eval --dataset {result.DatasetDirectory} --scores {result.ScoresPath} --split {result.Split}");
+            return Task.FromResult(0);
+        });
+        return command;
+    }
+}

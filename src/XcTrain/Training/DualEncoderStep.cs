@@ -1,0 +1,159 @@
+using System.Text.Json.Nodes;
+using Skim.Core.Formats.Npy;
+using Skim.Models.Encoders;
+using Skim.XcTrain.Losses;
+using Skim.XcTrain.Sampling;
+using static TorchSharp.torch;
+
+namespace Skim.XcTrain.Training;
+
+/// <summary>
+/// One DEXML dual-encoder batch: each point draws its positives in proportion to relevance, the
+/// label columns are the batch's unique sampled positives plus the negative sampler's draws (with
+/// gradient) and its memory (without), scores are <c>q · yᵀ / τ</c>, and the loss is softmax,
+/// decoupled softmax or SoftTopK (xc-reference §3.4). With <see cref="XcTrainOptions.LabelChunkSize"/>
+/// the label side is gradient-cached (§3.5).
+/// </summary>
+internal sealed class DualEncoderStep : ITrainingStep
+{
+    private readonly XcTrainOptions _options;
+    private readonly TrainingData _data;
+    private readonly TokenCache _tokens;
+    private readonly TextEncoder _encoder;
+    private readonly RelevanceLookup _relevance;
+    private readonly INegativeSampler _sampler;
+    private readonly bool _cacheGradients;
+
+    /// <summary>Creates the step; <paramref name="cacheGradients"/> null caches whenever labels are chunked (false: chunks keep their graphs, the reference computation caching must equal).</summary>
+    public DualEncoderStep(XcTrainOptions options, TrainingData data, TokenCache tokens, TextEncoder encoder, bool? cacheGradients = null)
+    {
+        _cacheGradients = cacheGradients ?? options.LabelChunkSize > 0;
+        _options = options;
+        _data = data;
+        _tokens = tokens;
+        _encoder = encoder;
+        _relevance = new RelevanceLookup(data.TrainMatrix);
+        _sampler = NegativeSamplers.Create(options.Sampler, new NegativeSamplerOptions
+        {
+            CorpusNegatives = options.SamplerNegatives,
+            MixNegatives = options.SamplerNegatives,
+            QueueSize = options.SamplerQueueSize,
+            LabelFrequencies = NegativeSamplers.LabelFrequencies(data.TrainMatrix.SliceRows(data.TrainRows)),
+        });
+    }
+
+    public int[] EpochOrder(int epoch)
+    {
+        var order = (int[])_data.TrainRows.Clone();
+        new Random(SeedMix.Of(_options.Seed, "order", epoch)).Shuffle(order);
+        return order;
+    }
+
+    public double Run(int epoch, int batch, int[] rows, double lossScale)
+    {
+        using var scope = NewDisposeScope();
+        var device = _encoder.Device;
+        var positiveRandom = new Random(SeedMix.Of(_options.Seed, "positives", epoch, batch));
+        var sampled = rows.Select(row => PositiveSampler.Draw(_data.TrainMatrix, row, _options.PositivesPerRow, positiveRandom)).ToArray();
+        var columns = sampled.SelectMany(s => s).Distinct().Order().ToList();
+        var known = columns.ToHashSet();
+        var extra = _sampler.DrawLabels(columns, _data.Labels, new Random(SeedMix.Of(_options.Seed, "negatives", epoch, batch)));
+        columns.AddRange(extra.Where(known.Add));
+        var (memory, memoryLabels) = _sampler.MemoryColumns(device);
+
+        // Labels are encoded before queries in both modes, so the dropout draws follow one order.
+        var cached = _cacheGradients && _options.LabelChunkSize > 0;
+        var chunks = _options.LabelChunkSize > 0 ? Chunk(columns, _options.LabelChunkSize) : [columns.ToArray()];
+        var rngStates = new List<Tensor>();
+        var labelParts = new List<Tensor>();
+        foreach (var chunk in chunks)
+        {
+            if (cached)
+            {
+                rngStates.Add(random.get_rng_state());
+                using var noGrad = no_grad();
+                labelParts.Add(EncodeLabels(chunk));
+            }
+            else
+            {
+                labelParts.Add(EncodeLabels(chunk));
+            }
+        }
+        var labels = labelParts.Count == 1 ? labelParts[0] : cat(labelParts, 0); // (C', D)
+        if (cached)
+        {
+            labels = labels.detach().requires_grad_(true);
+        }
+        var (synthetic, syntheticLabels) = _sampler.SyntheticColumns(labels, columns, new Random(SeedMix.Of(_options.Seed, "synthetic", epoch, batch)));
+        var allLabels = columns.Concat(syntheticLabels).Concat(memoryLabels).ToArray();
+        var parts = new List<Tensor> { labels };
+        if (synthetic is not null)
+        {
+            parts.Add(synthetic);
+        }
+        if (memory is not null)
+        {
+            parts.Add(memory.to(labels.dtype));
+        }
+        var allColumns = parts.Count == 1 ? labels : cat(parts, 0); // (C, D): encoded, synthetic, remembered
+        var relevance = tensor(_relevance.Matrix(rows, allLabels), [rows.Length, allLabels.Length], device: device); // (B, C)
+        var sampledMask = new float[rows.Length * allLabels.Length];
+        var position = columns.Select((label, c) => (label, c)).ToDictionary(p => p.label, p => p.c);
+        for (var i = 0; i < rows.Length; i++)
+        {
+            foreach (var label in sampled[i])
+            {
+                sampledMask[(i * allLabels.Length) + position[label]] = 1f;
+            }
+        }
+        var sampledTensor = tensor(sampledMask, [rows.Length, allLabels.Length], device: device); // (B, C)
+
+        var (queryIds, queryMask) = TokenBatches.Gather(_tokens.Points, rows, device);
+        var queries = _encoder.Forward(queryIds, queryMask); // (B, D)
+        var scores = queries.matmul(allColumns.t()) / _options.Temperature; // (B, C)
+        if (_sampler.ColumnLogitCorrection(allLabels, device) is { } correction)
+        {
+            scores = scores + correction.unsqueeze(0); // (B, C)
+        }
+        var loss = _options.Loss switch
+        {
+            DualEncoderLossKind.Softmax => DualEncoderLosses.Softmax(scores, sampledTensor, relevance),
+            DualEncoderLossKind.DecoupledSoftmax => DualEncoderLosses.DecoupledSoftmax(scores, relevance, sampledTensor),
+            _ => DualEncoderLosses.SoftTopK(scores, relevance, sampledTensor, _options.SoftTopK),
+        };
+        (loss * lossScale).backward();
+        if (cached)
+        {
+            // Replay each chunk with the dropout it had and push the cached gradient through it.
+            var gradient = labels.grad!; // (C', D)
+            var offset = 0;
+            for (var c = 0; c < chunks.Count; c++)
+            {
+                random.set_rng_state(rngStates[c]);
+                var replay = EncodeLabels(chunks[c]); // (chunk, D)
+                autograd.backward(replay, gradient.narrow(0, offset, chunks[c].Length));
+                offset += chunks[c].Length;
+            }
+        }
+        _sampler.Remember(labels.detach(), columns);
+        return loss.item<float>();
+    }
+
+    public void EndEpoch(int epoch)
+    {
+    }
+
+    public JsonObject? SaveState(IDictionary<string, NpyArray> arrays) => _sampler.SaveState(arrays);
+
+    public void LoadState(JsonObject? state, Func<string, NpyArray?> arrays) => _sampler.LoadState(state, arrays);
+
+    public void Dispose() => (_sampler as IDisposable)?.Dispose();
+
+    private Tensor EncodeLabels(int[] labels)
+    {
+        var (ids, mask) = TokenBatches.Gather(_tokens.Labels, labels, _encoder.Device);
+        return _encoder.Forward(ids, mask); // (C, D)
+    }
+
+    private static List<int[]> Chunk(List<int> labels, int size) => [.. labels.Chunk(size)];
+}

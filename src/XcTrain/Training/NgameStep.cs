@@ -1,0 +1,130 @@
+using System.Text.Json;
+using System.Text.Json.Nodes;
+using Skim.Core.Formats.Npy;
+using Skim.Models.Encoders;
+using Skim.XcTrain.Losses;
+using Skim.XcTrain.Sampling;
+using static TorchSharp.torch;
+
+namespace Skim.XcTrain.Training;
+
+/// <summary>
+/// One NGAME M1 batch (xc-reference §4.3–4.4): each point draws one positive (in proportion to
+/// relevance), the B points and B drawn labels are encoded by the shared encoder, the B × B cosine
+/// matrix is scored by the triplet loss with online hard negatives, and the points' embeddings go
+/// into a memory bank. Batches are consecutive chunks of shuffled clusters of similar points:
+/// balanced 2-means of the stale bank embeddings, re-clustered on the schedule, with cluster size
+/// doubling at <see cref="XcTrainOptions.ClusterEpochs"/>, so the other points' labels in a batch
+/// are hard negatives.
+/// </summary>
+internal sealed class NgameStep : ITrainingStep
+{
+    private const string BankArray = "ngame_bank";
+    private const string ClusterArray = "ngame_clusters";
+    private const string ClusterOffsetsArray = "ngame_cluster_offsets";
+
+    private readonly XcTrainOptions _options;
+    private readonly TrainingData _data;
+    private readonly TokenCache _tokens;
+    private readonly TextEncoder _encoder;
+    private readonly RelevanceLookup _relevance;
+    private readonly Dictionary<int, int> _bankRow;
+    private readonly float[] _bank;
+    private ClusterBatchSchedule _schedule;
+    private int[][] _clusters;
+
+    public NgameStep(XcTrainOptions options, TrainingData data, TokenCache tokens, TextEncoder encoder)
+    {
+        _options = options;
+        _data = data;
+        _tokens = tokens;
+        _encoder = encoder;
+        _relevance = new RelevanceLookup(data.TrainMatrix);
+        _bankRow = data.TrainRows.Select((row, i) => (row, i)).ToDictionary(p => p.row, p => p.i);
+        _bank = new float[(long)data.TrainRows.Length * encoder.Dimension];
+        _schedule = new ClusterBatchSchedule(data.TrainRows.Length, options.ClusterEpochs, options.ClusterRefreshInterval);
+        // Every point its own cluster: the first epochs' order is a plain shuffle.
+        _clusters = [.. data.TrainRows.Select(row => new[] { row })];
+    }
+
+    public int[] EpochOrder(int epoch)
+    {
+        // The order comes from the clustering made one epoch earlier (NGAME builds the next order
+        // at the end of an epoch from the index refreshed at its start).
+        var order = ClusterBatchSchedule.Order(_clusters, new Random(SeedMix.Of(_options.Seed, "order", epoch)));
+        if (_schedule.ShouldRecluster(epoch))
+        {
+            var clusters = BalancedKMeans.Cluster(_bank, _data.TrainRows.Length, _encoder.Dimension, _schedule.Clusters, SeedMix.Of(_options.Seed, "clusters", epoch));
+            _clusters = [.. clusters.Select(members => members.Select(i => _data.TrainRows[i]).ToArray())];
+        }
+        return order;
+    }
+
+    public double Run(int epoch, int batch, int[] rows, double lossScale)
+    {
+        using var scope = NewDisposeScope();
+        var device = _encoder.Device;
+        var positiveRandom = new Random(SeedMix.Of(_options.Seed, "positives", epoch, batch));
+        var labels = rows.Select(row => PositiveSampler.Draw(_data.TrainMatrix, row, 1, positiveRandom)[0]).ToArray();
+        var targets = _relevance.Matrix(rows, labels);
+        for (var t = 0; t < targets.Length; t++)
+        {
+            targets[t] = targets[t] > 0 ? 1f : 0f;
+        }
+
+        var (labelIds, labelMask) = TokenBatches.Gather(_tokens.Labels, labels, device);
+        var labelEmbeddings = _encoder.Forward(labelIds, labelMask); // (B, D)
+        var (pointIds, pointMask) = TokenBatches.Gather(_tokens.Points, rows, device);
+        var pointEmbeddings = _encoder.Forward(pointIds, pointMask); // (B, D)
+        // NGAME scores by cosine whatever the encoder's own normalisation.
+        var scores = Pooling.Normalize(pointEmbeddings).matmul(Pooling.Normalize(labelEmbeddings).t()); // (B, B)
+        var loss = TripletLosses.OnlineHardNegativeMining(scores, tensor(targets, [rows.Length, rows.Length], device: device), _options.Margin, _options.HardNegatives);
+        (loss * lossScale).backward();
+
+        // The memory bank keeps the train-mode embeddings of this step for the next clustering.
+        var stale = pointEmbeddings.detach().cpu().data<float>().ToArray();
+        var dimension = _encoder.Dimension;
+        for (var i = 0; i < rows.Length; i++)
+        {
+            Array.Copy(stale, i * dimension, _bank, (long)_bankRow[rows[i]] * dimension, dimension);
+        }
+        return loss.item<float>();
+    }
+
+    public void EndEpoch(int epoch) => _schedule.EndEpoch(epoch);
+
+    public JsonObject? SaveState(IDictionary<string, NpyArray> arrays)
+    {
+        arrays[BankArray] = NpyArray.Create(_bank, _data.TrainRows.Length, _encoder.Dimension);
+        arrays[ClusterArray] = NpyArray.Create(_clusters.SelectMany(c => c).ToArray(), _clusters.Sum(c => c.Length));
+        var offsets = new int[_clusters.Length + 1];
+        for (var c = 0; c < _clusters.Length; c++)
+        {
+            offsets[c + 1] = offsets[c] + _clusters[c].Length;
+        }
+        arrays[ClusterOffsetsArray] = NpyArray.Create(offsets, offsets.Length);
+        return new JsonObject { ["schedule"] = JsonSerializer.SerializeToNode(_schedule.ToState()) };
+    }
+
+    public void LoadState(JsonObject? state, Func<string, NpyArray?> arrays)
+    {
+        if (state?["schedule"] is { } schedule)
+        {
+            _schedule = ClusterBatchSchedule.FromState(schedule.Deserialize<ClusterScheduleState>()!);
+        }
+        if (arrays(BankArray) is { } bank)
+        {
+            bank.As<float>().CopyTo(_bank, 0);
+        }
+        if (arrays(ClusterArray) is { } members && arrays(ClusterOffsetsArray) is { } offsetArray)
+        {
+            var flat = members.As<int>();
+            var offsets = offsetArray.As<int>();
+            _clusters = [.. Enumerable.Range(0, offsets.Length - 1).Select(c => flat[offsets[c]..offsets[c + 1]])];
+        }
+    }
+
+    public void Dispose()
+    {
+    }
+}
