@@ -25,6 +25,10 @@ public static class TrainCommand
         var sampler = new Option<string>("--sampler") { Description = "DEXML negative sampler: in-batch, mixed, batch-mix, cross-batch, cross-batch-mixed or mixed-bayesian.", DefaultValueFactory = _ => defaults.Sampler };
         var samplerNegatives = new Option<int>("--sampler-negatives") { Description = "Uniform label draws (mixed kinds) or synthetic columns (batch-mix) per step.", DefaultValueFactory = _ => defaults.SamplerNegatives };
         var samplerQueue = new Option<int>("--sampler-queue") { Description = "Label embeddings the cross-batch kinds remember.", DefaultValueFactory = _ => defaults.SamplerQueueSize };
+        var shortlistNegatives = new Option<int>("--shortlist-negatives") { Description = "DEXML hard negatives per row per step from a shortlist mined with the current model (0 = in-batch only).", DefaultValueFactory = _ => defaults.ShortlistNegatives };
+        var shortlistSize = new Option<int>("--shortlist-size") { Description = "Labels kept per row in the mined shortlist.", DefaultValueFactory = _ => defaults.ShortlistSize };
+        var shortlistStart = new Option<int>("--shortlist-start") { Description = "Epoch after which the first shortlist is mined.", DefaultValueFactory = _ => defaults.ShortlistStartEpoch };
+        var shortlistEvery = new Option<int>("--shortlist-every") { Description = "Epochs between shortlist refreshes.", DefaultValueFactory = _ => defaults.ShortlistInterval };
         var encoder = new Option<string>("--encoder") { Description = "A BERT/DistilBERT folder, a skim train run folder, or init:ARCH-PRESET for a random one.", DefaultValueFactory = _ => defaults.Encoder };
         var pooling = new Option<string?>("--pooling") { Description = "mean or cls. Defaults to mean for ngame, cls for dexml." };
         var epochs = new Option<int>("--epochs") { Description = "Epochs.", DefaultValueFactory = _ => defaults.Epochs };
@@ -43,7 +47,7 @@ public static class TrainCommand
         var tokenCache = new Option<string?>("--token-cache") { Description = "Token cache folder. Defaults to tokens/ in the run folder." };
         var command = new Command("train", "Train an XC encoder (NGAME or DEXML) on the original or an augmented train matrix.")
         {
-            dataset, output, matrix, model, loss, sampler, samplerNegatives, samplerQueue, encoder, pooling, epochs, batchSize, accumulation, lr, temperature, margin, maxLength, chunk, validation, device, seed, threads, resume, tokenCache,
+            dataset, output, matrix, model, loss, sampler, samplerNegatives, samplerQueue, shortlistNegatives, shortlistSize, shortlistStart, shortlistEvery, encoder, pooling, epochs, batchSize, accumulation, lr, temperature, margin, maxLength, chunk, validation, device, seed, threads, resume, tokenCache,
         };
         command.SetAction(async (parseResult, cancellationToken) =>
         {
@@ -57,6 +61,10 @@ public static class TrainCommand
                 Sampler = parseResult.GetValue(sampler)!,
                 SamplerNegatives = parseResult.GetValue(samplerNegatives),
                 SamplerQueueSize = parseResult.GetValue(samplerQueue),
+                ShortlistNegatives = parseResult.GetValue(shortlistNegatives),
+                ShortlistSize = parseResult.GetValue(shortlistSize),
+                ShortlistStartEpoch = parseResult.GetValue(shortlistStart),
+                ShortlistInterval = parseResult.GetValue(shortlistEvery),
                 Encoder = parseResult.GetValue(encoder)!,
                 Pooling = parseResult.GetValue(pooling),
                 Epochs = parseResult.GetValue(epochs),

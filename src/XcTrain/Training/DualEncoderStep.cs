@@ -1,6 +1,7 @@
 using System.Text.Json.Nodes;
 using Skim.Core.Formats.Npy;
 using Skim.Models.Encoders;
+using Skim.Models.Search;
 using Skim.XcTrain.Losses;
 using Skim.XcTrain.Sampling;
 using static TorchSharp.torch;
@@ -12,7 +13,8 @@ namespace Skim.XcTrain.Training;
 /// label columns are the batch's unique sampled positives plus the negative sampler's draws (with
 /// gradient) and its memory (without), scores are <c>q · yᵀ / τ</c>, and the loss is softmax,
 /// decoupled softmax or SoftTopK (xc-reference §3.4). With <see cref="XcTrainOptions.LabelChunkSize"/>
-/// the label side is gradient-cached (§3.5).
+/// the label side is gradient-cached (§3.5). With <see cref="XcTrainOptions.ShortlistNegatives"/>
+/// each row also draws hard negatives from a shortlist mined with the current model (§3.6).
 /// </summary>
 internal sealed class DualEncoderStep : ITrainingStep
 {
@@ -23,6 +25,9 @@ internal sealed class DualEncoderStep : ITrainingStep
     private readonly RelevanceLookup _relevance;
     private readonly INegativeSampler _sampler;
     private readonly bool _cacheGradients;
+    private const string ShortlistArray = "dexml_shortlist";
+    private const int MineBatchSize = 256;
+    private Dictionary<int, int[]>? _shortlist;
 
     /// <summary>Creates the step; <paramref name="cacheGradients"/> null caches whenever labels are chunked (false: chunks keep their graphs, the reference computation caching must equal).</summary>
     public DualEncoderStep(XcTrainOptions options, TrainingData data, TokenCache tokens, TextEncoder encoder, bool? cacheGradients = null)
@@ -57,6 +62,9 @@ internal sealed class DualEncoderStep : ITrainingStep
         var sampled = rows.Select(row => PositiveSampler.Draw(_data.TrainMatrix, row, _options.PositivesPerRow, positiveRandom)).ToArray();
         var columns = sampled.SelectMany(s => s).Distinct().Order().ToList();
         var known = columns.ToHashSet();
+        columns.AddRange(DrawHardNegatives(rows, epoch, batch).Where(known.Add));
+        // Hard negatives go to the sampler with the positives: its draws and memory then avoid every
+        // label encoded this step.
         var extra = _sampler.DrawLabels(columns, _data.Labels, new Random(SeedMix.Of(_options.Seed, "negatives", epoch, batch)));
         columns.AddRange(extra.Where(known.Add));
         var (memory, memoryLabels) = _sampler.MemoryColumns(device);
@@ -141,11 +149,71 @@ internal sealed class DualEncoderStep : ITrainingStep
 
     public void EndEpoch(int epoch)
     {
+        var finished = epoch + 1;
+        if (_options.ShortlistNegatives > 0 && finished >= _options.ShortlistStartEpoch && (finished - _options.ShortlistStartEpoch) % _options.ShortlistInterval == 0)
+        {
+            _shortlist = MineShortlist();
+        }
     }
 
-    public JsonObject? SaveState(IDictionary<string, NpyArray> arrays) => _sampler.SaveState(arrays);
+    public JsonObject? SaveState(IDictionary<string, NpyArray> arrays)
+    {
+        if (_shortlist is not null)
+        {
+            JaggedArrays.Save(arrays, ShortlistArray, [.. _data.TrainRows.Select(row => _shortlist[row])]);
+        }
+        return _sampler.SaveState(arrays);
+    }
 
-    public void LoadState(JsonObject? state, Func<string, NpyArray?> arrays) => _sampler.LoadState(state, arrays);
+    public void LoadState(JsonObject? state, Func<string, NpyArray?> arrays)
+    {
+        if (JaggedArrays.Load(arrays, ShortlistArray) is { } shortlist)
+        {
+            _shortlist = _data.TrainRows.Select((row, i) => (row, i)).ToDictionary(p => p.row, p => shortlist[p.i]);
+        }
+        _sampler.LoadState(state, arrays);
+    }
+
+    /// <summary>
+    /// The labels the current model ranks highest for each train row, its positives removed
+    /// (DEXML's <c>trn_shorty</c>): exact inner-product search of the train points against every label.
+    /// </summary>
+    internal Dictionary<int, int[]> MineShortlist()
+    {
+        var dimension = _encoder.Dimension;
+        var points = TokenBatches.Embed(_encoder, _tokens.Points, _data.TrainRows, MineBatchSize);
+        var labels = TokenBatches.Embed(_encoder, _tokens.Labels, null, MineBatchSize);
+        var mostPositives = _data.TrainRows.Max(row => _data.TrainMatrix.RowLength(row));
+        var knn = ExactKnn.Search(
+            EmbeddingRows.FromArray(points, _data.TrainRows.Length, dimension, "train points"),
+            EmbeddingRows.FromArray(labels, _data.Labels, dimension, "labels"),
+            new ExactKnnOptions { K = Math.Min(_data.Labels, _options.ShortlistSize + mostPositives), Device = _encoder.Device.ToString() });
+        var shortlist = new Dictionary<int, int[]>(_data.TrainRows.Length);
+        for (var i = 0; i < _data.TrainRows.Length; i++)
+        {
+            var row = _data.TrainRows[i];
+            shortlist[row] = [.. knn.RowIndices(i).ToArray().Where(label => _relevance.Get(row, label) <= 0).Take(_options.ShortlistSize)];
+        }
+        return shortlist;
+    }
+
+    // Uniform draws without replacement from each row's shortlist (DEXML draws with weights all 1).
+    private IEnumerable<int> DrawHardNegatives(int[] rows, int epoch, int batch)
+    {
+        if (_shortlist is null || _options.ShortlistNegatives == 0)
+        {
+            return [];
+        }
+        var random = new Random(SeedMix.Of(_options.Seed, "hard-negatives", epoch, batch));
+        var drawn = new List<int>();
+        foreach (var row in rows)
+        {
+            var candidates = (int[])_shortlist[row].Clone();
+            random.Shuffle(candidates);
+            drawn.AddRange(candidates.Take(_options.ShortlistNegatives));
+        }
+        return drawn.Distinct().Order();
+    }
 
     public void Dispose() => (_sampler as IDisposable)?.Dispose();
 

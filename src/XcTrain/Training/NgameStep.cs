@@ -21,7 +21,6 @@ internal sealed class NgameStep : ITrainingStep
 {
     private const string BankArray = "ngame_bank";
     private const string ClusterArray = "ngame_clusters";
-    private const string ClusterOffsetsArray = "ngame_cluster_offsets";
 
     private readonly XcTrainOptions _options;
     private readonly TrainingData _data;
@@ -96,13 +95,7 @@ internal sealed class NgameStep : ITrainingStep
     public JsonObject? SaveState(IDictionary<string, NpyArray> arrays)
     {
         arrays[BankArray] = NpyArray.Create(_bank, _data.TrainRows.Length, _encoder.Dimension);
-        arrays[ClusterArray] = NpyArray.Create(_clusters.SelectMany(c => c).ToArray(), _clusters.Sum(c => c.Length));
-        var offsets = new int[_clusters.Length + 1];
-        for (var c = 0; c < _clusters.Length; c++)
-        {
-            offsets[c + 1] = offsets[c] + _clusters[c].Length;
-        }
-        arrays[ClusterOffsetsArray] = NpyArray.Create(offsets, offsets.Length);
+        JaggedArrays.Save(arrays, ClusterArray, _clusters);
         return new JsonObject { ["schedule"] = JsonSerializer.SerializeToNode(_schedule.ToState()) };
     }
 
@@ -116,12 +109,7 @@ internal sealed class NgameStep : ITrainingStep
         {
             bank.As<float>().CopyTo(_bank, 0);
         }
-        if (arrays(ClusterArray) is { } members && arrays(ClusterOffsetsArray) is { } offsetArray)
-        {
-            var flat = members.As<int>();
-            var offsets = offsetArray.As<int>();
-            _clusters = [.. Enumerable.Range(0, offsets.Length - 1).Select(c => flat[offsets[c]..offsets[c + 1]])];
-        }
+        _clusters = JaggedArrays.Load(arrays, ClusterArray) ?? _clusters;
     }
 
     public void Dispose()

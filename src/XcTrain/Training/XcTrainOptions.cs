@@ -83,6 +83,23 @@ public sealed record XcTrainOptions
     /// <summary>Gets K of the SoftTopK loss. Defaults to 5.</summary>
     public double SoftTopK { get; init; } = 5;
 
+    /// <summary>
+    /// Gets the hard negatives each row draws per step from its shortlist (DEXML's hard-negative
+    /// mode): the labels the current model ranks highest for the row, its positives removed, mined
+    /// from <see cref="ShortlistStartEpoch"/> on every <see cref="ShortlistInterval"/> epochs. 0 keeps
+    /// in-batch negatives only. Defaults to 0.
+    /// </summary>
+    public int ShortlistNegatives { get; init; }
+
+    /// <summary>Gets the labels kept per row in the mined shortlist. Defaults to 100 (DEXML's hard_neg_topk).</summary>
+    public int ShortlistSize { get; init; } = 100;
+
+    /// <summary>Gets the epoch (1-based) after which the first shortlist is mined. Defaults to 1.</summary>
+    public int ShortlistStartEpoch { get; init; } = 1;
+
+    /// <summary>Gets how often, in epochs, the shortlist is mined again. Defaults to 1.</summary>
+    public int ShortlistInterval { get; init; } = 1;
+
     /// <summary>Gets the positives drawn per row per step, in proportion to relevance. Defaults to 1.</summary>
     public int PositivesPerRow { get; init; } = 1;
 
@@ -218,6 +235,13 @@ public sealed record XcTrainOptions
         {
             throw new SkimConfigException($"margin: expected a number >= 0, found {Margin.ToString(CultureInfo.InvariantCulture)}");
         }
+        if (ShortlistNegatives < 0)
+        {
+            throw new SkimConfigException($"shortlist_negatives: expected 0 (off) or a positive number, found {ShortlistNegatives}");
+        }
+        Positive("shortlist_size", ShortlistSize);
+        Positive("shortlist_start_epoch", ShortlistStartEpoch);
+        Positive("shortlist_interval", ShortlistInterval);
         if (LabelChunkSize < 0)
         {
             throw new SkimConfigException($"label_chunk_size: expected 0 (off) or a positive number of rows, found {LabelChunkSize}");

@@ -1,11 +1,9 @@
-using System.Diagnostics;
 using Skim.Core;
 using Skim.XcTrain.Sampling;
-using Xunit.Abstractions;
 
 namespace Skim.XcTrain.Tests.Sampling;
 
-public sealed class BalancedKMeansTests(ITestOutputHelper output)
+public sealed class BalancedKMeansTests
 {
     [Fact]
     public void Cluster_sizes_differ_by_at_most_one_and_every_row_is_in_exactly_one_cluster()
@@ -126,26 +124,6 @@ public sealed class BalancedKMeansTests(ITestOutputHelper output)
         // When / Then
         var error = Assert.Throws<SkimDataException>(() => BalancedKMeans.Cluster(data, 4, 2, 2, seed: 1));
         Assert.Equal("row 2", error.Location);
-    }
-
-    [SkippableFact]
-    public void Timing_of_100k_rows_of_768_into_1024_clusters()
-    {
-        Skip.IfNot(Environment.GetEnvironmentVariable("SKIM_SAMPLING_BENCH") == "1", "set SKIM_SAMPLING_BENCH=1 to time the clustering");
-
-        // Given 100K random rows of 768
-        const int rows = 100_000, dim = 768;
-        var data = Gaussian(rows, dim, seed: 12);
-
-        // When
-        var watch = Stopwatch.StartNew();
-        var clusters = BalancedKMeans.Cluster(data, rows, dim, 1024, seed: 13);
-        watch.Stop();
-
-        // Then
-        output.WriteLine($"100K x 768 into 1024 clusters: {watch.Elapsed.TotalSeconds:F1} s on {Environment.ProcessorCount} cores");
-        Assert.Equal(1024, clusters.Length);
-        Assert.All(clusters, c => Assert.InRange(c.Length, 97, 98));
     }
 
     private static float[] Gaussian(int rows, int dim, int seed)

@@ -24,6 +24,7 @@ public sealed class XcTrainerTests : IDisposable
         { "dexml", "decoupled-softmax", "cross-batch" },
         { "dexml", "decoupled-softmax", "cross-batch-mixed" },
         { "dexml", "decoupled-softmax", "mixed-bayesian" },
+        { "dexml", "decoupled-softmax", "in-batch+shortlist" },
     };
 
     [Theory]
@@ -39,7 +40,8 @@ public sealed class XcTrainerTests : IDisposable
             OutputDirectory = _dir.File("run"),
             Model = XcTrainOptions.ParseModel(model),
             Loss = XcTrainOptions.ParseLoss(loss),
-            Sampler = sampler,
+            Sampler = sampler.Replace("+shortlist", "", StringComparison.Ordinal),
+            ShortlistNegatives = sampler.EndsWith("+shortlist", StringComparison.Ordinal) ? 2 : 0,
             Pooling = "mean",
             Epochs = 4,
             BatchSize = 32,
@@ -67,7 +69,8 @@ public sealed class XcTrainerTests : IDisposable
     [InlineData("dexml", "cross-batch")]
     public async Task A_run_stopped_after_an_epoch_and_resumed_ends_with_the_weights_of_an_uninterrupted_run(string model, string sampler)
     {
-        // Given a small dataset and options whose sampling has state (NGAME's bank and clusters, a cross-batch memory)
+        // Given a small dataset and options whose sampling has state (NGAME's bank and clusters; a
+        // cross-batch memory and a mined hard-negative shortlist)
         var dataset = TrainingFixtures.Synthetic(_dir);
         XcTrainOptions Options(string output) => new()
         {
@@ -75,6 +78,8 @@ public sealed class XcTrainerTests : IDisposable
             OutputDirectory = output,
             Model = XcTrainOptions.ParseModel(model),
             Sampler = sampler,
+            ShortlistNegatives = model == "dexml" ? 2 : 0,
+            ShortlistSize = 4,
             Epochs = 3,
             BatchSize = 8,
             LearningRate = 1e-3,
