@@ -227,7 +227,7 @@ public static class XcTrainer
             new EmbeddingKnnOptions { TopK = Math.Min(100, data.Labels), Device = encoder.Device.ToString() },
             ct: ct);
         var truth = data.TrainMatrix.SliceRows(data.ValidationRows);
-        var result = XcMetrics.Evaluate(scores, truth, new XcMetricsOptions { MaxK = Math.Min(100, data.Labels), InversePropensity = weights }, ct);
+        var result = XcMetrics.Evaluate(scores, truth, new XcMetricsOptions { MaxK = Math.Min(100, data.Labels), InversePropensity = weights, Filter = ValidationFilter(data) }, ct);
         double At(XcMetric metric, int k) => k <= result.MaxK ? result.Get(metric, k) : double.NaN;
         return new Dictionary<string, double>
         {
@@ -238,6 +238,25 @@ public static class XcTrainer
             ["R@10"] = At(XcMetric.Recall, 10),
             ["R@100"] = At(XcMetric.Recall, 100),
         };
+    }
+
+    // The dataset's train filter pairs (a point's own page as a label, ...) restricted to the
+    // validation rows and renumbered to their positions, removed from predictions as skim eval does.
+    private static PredictionFilter? ValidationFilter(TrainingData data)
+    {
+        var position = data.ValidationRows.Select((row, i) => (row, i)).ToDictionary(p => p.row, p => p.i);
+        var pairs = data.Dataset.TrainFilter;
+        var points = new List<int>();
+        var labels = new List<int>();
+        for (var k = 0; k < pairs.Count; k++)
+        {
+            if (position.TryGetValue(pairs.Points[k], out var at))
+            {
+                points.Add(at);
+                labels.Add(pairs.Labels[k]);
+            }
+        }
+        return points.Count == 0 ? null : new PredictionFilter(data.ValidationRows.Length, data.Labels, [.. points], [.. labels]);
     }
 
     private static void WriteManifest(string run, XcTrainOptions options, TrainingData data, string encoderDirectory, List<EpochRecord> records, DateTimeOffset started, TimeSpan elapsed)

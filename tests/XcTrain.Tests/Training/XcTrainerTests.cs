@@ -60,7 +60,7 @@ public sealed class XcTrainerTests : IDisposable
         var after = result.Records[^1].Validation;
         Assert.Equal(0, result.Records[0].Epoch);
         Assert.True(result.Records[^1].Steps >= 150, $"only {result.Records[^1].Steps} steps");
-        Assert.True(after["P@1"] >= (1.3 * before["P@1"]) + 0.005, $"P@1 {before["P@1"]:F4} -> {after["P@1"]:F4}");
+        Assert.True(after["P@1"] >= before["P@1"] + 0.02, $"P@1 {before["P@1"]:F4} -> {after["P@1"]:F4}");
         Assert.True(after["R@10"] >= before["R@10"] + 0.04, $"R@10 {before["R@10"]:F4} -> {after["R@10"]:F4}");
     }
 
