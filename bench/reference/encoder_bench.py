@@ -39,10 +39,12 @@ class Embeddings(nn.Module):
         self.word_embeddings = nn.Embedding(c["vocab"], c["dim"], padding_idx=0)
         self.position_embeddings = nn.Embedding(c["positions"], c["dim"])
         self.LayerNorm = nn.LayerNorm(c["dim"], eps=c["eps"])
+        # HF's three dropouts; 0 in CONFIG (inference), set by xctrain_bench.py for training.
+        self.dropout = nn.Dropout(c.get("dropout", 0.0))
 
     def forward(self, ids):
         positions = torch.arange(ids.shape[1], device=ids.device).unsqueeze(0)  # (1, T)
-        return self.LayerNorm(self.word_embeddings(ids) + self.position_embeddings(positions))  # (B, T, H)
+        return self.dropout(self.LayerNorm(self.word_embeddings(ids) + self.position_embeddings(positions)))  # (B, T, H)
 
 
 class MultiHeadSelfAttention(nn.Module):
@@ -53,6 +55,7 @@ class MultiHeadSelfAttention(nn.Module):
         self.k_lin = nn.Linear(c["dim"], c["dim"])
         self.v_lin = nn.Linear(c["dim"], c["dim"])
         self.out_lin = nn.Linear(c["dim"], c["dim"])
+        self.dropout = nn.Dropout(c.get("attention_dropout", 0.0))
 
     def forward(self, x, mask):
         b, t, h = x.shape
@@ -67,7 +70,7 @@ class MultiHeadSelfAttention(nn.Module):
         scores = q @ k.transpose(2, 3)  # (B, nh, T, T)
         padded = (mask == 0).view(b, 1, 1, t).expand_as(scores)
         scores = scores.masked_fill(padded, torch.finfo(scores.dtype).min)
-        context = torch.softmax(scores, dim=-1) @ v  # (B, nh, T, hs)
+        context = self.dropout(torch.softmax(scores, dim=-1)) @ v  # (B, nh, T, hs)
         return self.out_lin(context.transpose(1, 2).reshape(b, t, h))  # (B, T, H)
 
 
@@ -76,9 +79,10 @@ class Ffn(nn.Module):
         super().__init__()
         self.lin1 = nn.Linear(c["dim"], c["hidden"])
         self.lin2 = nn.Linear(c["hidden"], c["dim"])
+        self.dropout = nn.Dropout(c.get("dropout", 0.0))
 
     def forward(self, x):
-        return self.lin2(F.gelu(self.lin1(x)))
+        return self.dropout(self.lin2(F.gelu(self.lin1(x))))
 
 
 class TransformerBlock(nn.Module):

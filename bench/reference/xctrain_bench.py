@@ -36,90 +36,14 @@ import time
 
 import torch
 import torch.nn.functional as F
-from torch import nn
 
 import baseline_tuning
+# The plain-torch DistilBERT of the encoder benchmark, with dropout set from CONFIG below.
+from encoder_bench import DistilBertModel
 
 CONFIG = dict(vocab=30522, positions=512, dim=768, layers=6, heads=12, hidden=3072, eps=1e-12, dropout=0.1,
               attention_dropout=0.1)
 MASKED_SCORE = -100.0  # DEXML's fill for positives in the negative pool
-
-
-class Embeddings(nn.Module):
-    def __init__(self, c):
-        super().__init__()
-        self.word_embeddings = nn.Embedding(c["vocab"], c["dim"], padding_idx=0)
-        self.position_embeddings = nn.Embedding(c["positions"], c["dim"])
-        self.LayerNorm = nn.LayerNorm(c["dim"], eps=c["eps"])
-        self.dropout = nn.Dropout(c["dropout"])
-
-    def forward(self, ids):
-        positions = torch.arange(ids.shape[1], device=ids.device).unsqueeze(0)  # (1, T)
-        return self.dropout(self.LayerNorm(self.word_embeddings(ids) + self.position_embeddings(positions)))  # (B, T, H)
-
-
-class MultiHeadSelfAttention(nn.Module):
-    def __init__(self, c):
-        super().__init__()
-        self.heads = c["heads"]
-        self.q_lin = nn.Linear(c["dim"], c["dim"])
-        self.k_lin = nn.Linear(c["dim"], c["dim"])
-        self.v_lin = nn.Linear(c["dim"], c["dim"])
-        self.out_lin = nn.Linear(c["dim"], c["dim"])
-        self.dropout = nn.Dropout(c["attention_dropout"])
-
-    def forward(self, x, mask):
-        b, t, h = x.shape
-        hs = h // self.heads
-
-        def shape(y):
-            return y.view(b, -1, self.heads, hs).transpose(1, 2)  # (B, nh, T, hs)
-
-        q = shape(self.q_lin(x)) / math.sqrt(hs)
-        k = shape(self.k_lin(x))
-        v = shape(self.v_lin(x))
-        scores = q @ k.transpose(2, 3)  # (B, nh, T, T)
-        padded = (mask == 0).view(b, 1, 1, t).expand_as(scores)
-        scores = scores.masked_fill(padded, torch.finfo(scores.dtype).min)
-        context = self.dropout(torch.softmax(scores, dim=-1)) @ v  # (B, nh, T, hs)
-        return self.out_lin(context.transpose(1, 2).reshape(b, t, h))  # (B, T, H)
-
-
-class Ffn(nn.Module):
-    def __init__(self, c):
-        super().__init__()
-        self.lin1 = nn.Linear(c["dim"], c["hidden"])
-        self.lin2 = nn.Linear(c["hidden"], c["dim"])
-        self.dropout = nn.Dropout(c["dropout"])
-
-    def forward(self, x):
-        return self.dropout(self.lin2(F.gelu(self.lin1(x))))
-
-
-class TransformerBlock(nn.Module):
-    def __init__(self, c):
-        super().__init__()
-        self.attention = MultiHeadSelfAttention(c)
-        self.sa_layer_norm = nn.LayerNorm(c["dim"], eps=c["eps"])
-        self.ffn = Ffn(c)
-        self.output_layer_norm = nn.LayerNorm(c["dim"], eps=c["eps"])
-
-    def forward(self, x, mask):
-        x = self.sa_layer_norm(self.attention(x, mask) + x)
-        return self.output_layer_norm(self.ffn(x) + x)
-
-
-class DistilBertModel(nn.Module):
-    def __init__(self, c):
-        super().__init__()
-        self.embeddings = Embeddings(c)
-        self.layer = nn.ModuleList(TransformerBlock(c) for _ in range(c["layers"]))
-
-    def forward(self, ids, mask):
-        x = self.embeddings(ids)
-        for block in self.layer:
-            x = block(x, mask)
-        return x  # (B, T, H)
 
 
 def encode(model, ids, mask):
