@@ -123,6 +123,7 @@ public static class SkimCli
         yield return GenerateCommand.Create(console);
         yield return ModelCommand.Create(console);
         yield return PredictCommand.Create(console);
+        yield return RunCommand.Create(console);
         yield return TokenizeCommand.Create(console);
         yield return TrainCommand.Create(console);
     }

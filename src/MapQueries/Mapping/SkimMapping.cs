@@ -1,4 +1,5 @@
 using Skim.Core;
+using Skim.Core.Datasets;
 using Skim.Core.Formats.Npy;
 using Skim.Core.Formats.Npz;
 using Skim.Core.Sparse;

@@ -1,4 +1,5 @@
 using Skim.Core;
+using Skim.Core.Datasets;
 
 namespace Skim.MapQueries.Mapping;
 

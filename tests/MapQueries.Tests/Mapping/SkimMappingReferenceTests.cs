@@ -1,4 +1,5 @@
 using System.Text.Json;
+using Skim.Core.Datasets;
 using Skim.Core.Formats.Npy;
 using Skim.Core.Formats.Npz;
 using Skim.Core.Sparse;

@@ -1,4 +1,4 @@
-namespace Skim.MapQueries.Mapping;
+namespace Skim.Core.Datasets;
 
 /// <summary>Which side of the training matrix the synthetic texts were written for, and so which side they are matched to.</summary>
 public enum MappingOrientation
