@@ -158,6 +158,24 @@ public sealed record XcTrainOptions
     /// <summary>Gets the token cache folder in use.</summary>
     public string ResolvedTokenCacheDirectory => TokenCacheDirectory ?? Path.Combine(OutputDirectory, "tokens");
 
+    /// <summary>
+    /// Gets the files and folders the training reads: the dataset, the train matrix when it is not the
+    /// dataset's, and the starting encoder when it is a folder (a mapping encoder, a pretrained model).
+    /// </summary>
+    public IReadOnlyList<string> InputPaths()
+    {
+        var paths = new List<string> { DatasetDirectory };
+        if (TrainMatrixPath is { } matrix)
+        {
+            paths.Add(matrix);
+        }
+        if (!Encoder.StartsWith(InitPrefix, StringComparison.Ordinal))
+        {
+            paths.Add(Encoder);
+        }
+        return paths;
+    }
+
     /// <summary>Gets the pooling in use.</summary>
     public string ResolvedPooling => Pooling ?? (Model == XcModelKind.Ngame ? "mean" : "cls");
 

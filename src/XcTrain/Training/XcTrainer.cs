@@ -3,6 +3,7 @@ using System.Text.Json.Nodes;
 using Skim.Core;
 using Skim.Core.Formats.Npy;
 using Skim.Core.Manifests;
+using Skim.Core.Stages;
 using Skim.Core.Metrics;
 using Skim.Core.Sparse;
 using Skim.Models.Encoders;
@@ -261,12 +262,7 @@ public static class XcTrainer
 
     private static void WriteManifest(string run, XcTrainOptions options, TrainingData data, string encoderDirectory, List<EpochRecord> records, DateTimeOffset started, TimeSpan elapsed)
     {
-        var inputs = new List<ManifestFile>();
-        inputs.AddRange(RunManifest.Describe(options.DatasetDirectory));
-        if (options.TrainMatrixPath is { } matrix)
-        {
-            inputs.AddRange(RunManifest.Describe(matrix));
-        }
+        var inputs = StageFreshness.DescribeInputs(options.InputPaths());
         var outputs = RunManifest.Describe(encoderDirectory, run).Concat(RunManifest.Describe(Path.Combine(run, TrainLog.FileName), run)).ToList();
         var last = records.Count > 0 ? records[^1] : null;
         var summary = new JsonObject
@@ -284,7 +280,8 @@ public static class XcTrainer
         new RunManifest
         {
             Stage = "train",
-            Options = RunManifest.OptionsNode(options),
+            // Resume says how this run got here, not what it is: a resumed run equals an uninterrupted one.
+            Options = RunManifest.OptionsNode(options with { Resume = false }),
             Seed = options.Seed,
             Inputs = inputs,
             Outputs = outputs,
