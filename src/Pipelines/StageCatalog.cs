@@ -16,6 +16,7 @@ public sealed class StageCatalog
     public static StageCatalog Default { get; } = new(
     [
         // In workflow order (the order `--help` and messages list them in).
+        new ModelInitStage(),
         new TrainStage(),
         new EvaluateStage(),
     ]);
