@@ -1,5 +1,6 @@
 using System.CommandLine;
 using System.Globalization;
+using Skim.Generate.Gguf;
 using Skim.Models.Devices;
 using Skim.Models.ModelFactory;
 using Spectre.Console;
@@ -8,8 +9,8 @@ namespace Skim.Cli;
 
 /// <summary>
 /// <c>skim model init</c> (a randomly initialised model in Hugging Face's on-disk form, with a copied
-/// or freshly trained tokenizer) and <c>skim model info</c> (what a model folder holds, after proving
-/// that it loads).
+/// or freshly trained tokenizer), <c>skim model info</c> (what a model folder holds, after proving
+/// that it loads) and <c>skim model export-gguf</c> (the folder as a GGUF file for llama.cpp).
 /// </summary>
 public static class ModelCommand
 {
@@ -19,6 +20,7 @@ public static class ModelCommand
         var command = new Command("model", "Create and describe model folders (config.json + model.safetensors + tokenizer files).");
         command.Subcommands.Add(CreateInit(console));
         command.Subcommands.Add(CreateInfo(console));
+        command.Subcommands.Add(CreateExportGguf(console));
         return command;
     }
 
@@ -114,6 +116,40 @@ public static class ModelCommand
         {
             cancellationToken.ThrowIfCancellationRequested();
             Render(console, ModelInspector.Inspect(parseResult.GetValue(folder)!));
+            return Task.FromResult(0);
+        });
+        return command;
+    }
+
+    private static Command CreateExportGguf(IAnsiConsole console)
+    {
+        var folder = new Argument<string>("DIR")
+        {
+            Description = "A Llama, Mistral or Qwen2 model folder: config.json, weights and tokenizer files.",
+        };
+        var output = new Option<string?>("--out", "-o")
+        {
+            Description = $"The GGUF file to write (atomically). Defaults to the cache beside the checkpoint: DIR/{GgufExport.CacheFolderName}/<hash>-<type>.gguf, reused while the checkpoint is unchanged.",
+        };
+        var type = new Option<string>("--type")
+        {
+            Description = $"Weight type: {GgufTypes.Choices} (the quantized types are made by llama.cpp's quantizer from an f32 or f16 export).",
+            DefaultValueFactory = _ => "f16",
+        };
+        var command = new Command("export-gguf", "Write a model folder as a GGUF v3 file for llama.cpp (LLamaSharp): metadata, tokenizer, llama.cpp's tensor names and rotary layout.")
+        {
+            folder,
+            output,
+            type,
+        };
+        command.SetAction((parseResult, cancellationToken) =>
+        {
+            var ggufType = GgufTypes.Parse(parseResult.GetValue(type)!);
+            var directory = parseResult.GetValue(folder)!;
+            var result = parseResult.GetValue(output) is { } path
+                ? GgufExport.Export(directory, path, ggufType, cancellationToken)
+                : GgufExport.ExportCached(directory, ggufType, ct: cancellationToken);
+            console.MarkupLineInterpolated($"[green]{(result.FromCache ? "cached" : "exported")}[/] {result.Path} ({result.Type.Name()}, {MemoryBudget.Format(result.Bytes)}, checkpoint {result.CheckpointHash})");
             return Task.FromResult(0);
         });
         return command;

@@ -105,4 +105,55 @@ public sealed class ModelCommandTests : IDisposable
         Assert.Equal(2, run.ExitCode);
         Assert.Contains("no config.json", Assert.Single(run.ErrorLines), StringComparison.Ordinal);
     }
+
+    [Fact]
+    public async Task Export_gguf_writes_a_gguf_file_and_reuses_the_cached_export_of_an_unchanged_checkpoint()
+    {
+        // Given a tiny Llama created by init
+        var model = _dir.File("m");
+        Assert.Equal(0, (await CliTestHost.RunAsync("model", "init", "--arch", "llama", "--preset", "tiny", "--tokenizer", $"train:{_corpus}", "--vocab-size", "300", "--out", model)).ExitCode);
+
+        // When it is exported to a named file, and twice into the cache
+        var named = await CliTestHost.RunAsync("model", "export-gguf", model, "--out", _dir.File("m.gguf"), "--type", "f32");
+        var first = await CliTestHost.RunAsync("model", "export-gguf", model, "--type", "f16");
+        var second = await CliTestHost.RunAsync("model", "export-gguf", model, "--type", "f16");
+
+        // Then the named file is a GGUF file, the first cached export is written and the second reused
+        Assert.Equal(0, named.ExitCode);
+        Assert.Contains("exported", named.Output, StringComparison.Ordinal);
+        Assert.Equal("GGUF"u8.ToArray(), File.ReadAllBytes(_dir.File("m.gguf"))[..4]);
+        Assert.Equal(0, first.ExitCode);
+        Assert.Contains("exported", first.Output, StringComparison.Ordinal);
+        Assert.Contains("cached", second.Output, StringComparison.Ordinal);
+        Assert.Single(Directory.GetFiles(Path.Combine(model, "gguf"), "*-f16.gguf"));
+    }
+
+    [Fact]
+    public async Task Export_gguf_with_an_unknown_type_exits_2_with_the_choices()
+    {
+        // Given any folder, When export-gguf is asked for an unknown type
+        var run = await CliTestHost.RunAsync("model", "export-gguf", _dir.Path, "--out", _dir.File("x.gguf"), "--type", "q3_k");
+
+        // Then it exits 2 with one line naming the option and the accepted types, and writes nothing
+        Assert.Equal(2, run.ExitCode);
+        var line = Assert.Single(run.ErrorLines);
+        Assert.Contains("--type 'q3_k'", line, StringComparison.Ordinal);
+        Assert.Contains("f32|f16|q8_0|q4_0|q4_k_m", line, StringComparison.Ordinal);
+        Assert.False(File.Exists(_dir.File("x.gguf")));
+    }
+
+    [Fact]
+    public async Task Export_gguf_of_an_encoder_exits_2_naming_the_architecture()
+    {
+        // Given a tiny BERT created by init
+        var model = _dir.File("bert");
+        Assert.Equal(0, (await CliTestHost.RunAsync("model", "init", "--arch", "bert", "--preset", "tiny", "--tokenizer", $"train:{_corpus}", "--vocab-size", "100", "--out", model)).ExitCode);
+
+        // When it is exported
+        var run = await CliTestHost.RunAsync("model", "export-gguf", model, "--out", _dir.File("bert.gguf"));
+
+        // Then it exits 2 with one line naming the architecture
+        Assert.Equal(2, run.ExitCode);
+        Assert.Contains("does not support architecture 'bert'", Assert.Single(run.ErrorLines), StringComparison.Ordinal);
+    }
 }
