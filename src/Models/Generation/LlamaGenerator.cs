@@ -54,7 +54,7 @@ public sealed class LlamaGenerator
         {
             ct.ThrowIfCancellationRequested();
             var first = index;
-            var result = await Task.Run(() => Generate(batch, options, sampler, first, ct), ct).ConfigureAwait(false);
+            var result = await Task.Run(() => Generate(batch, options, (logits, _, _) => sampler.Sample(logits), first, ct), ct).ConfigureAwait(false);
             index += batch.Length;
             yield return result;
         }
@@ -67,10 +67,36 @@ public sealed class LlamaGenerator
         ArgumentNullException.ThrowIfNull(options);
         options.Validate();
         using var sampler = new TokenSampler(options, DeviceOf());
-        return Generate(prompts, options, sampler, 0, ct);
+        return Generate(prompts, options, (logits, _, _) => sampler.Sample(logits), 0, ct);
     }
 
-    private IReadOnlyList<GeneratedSequence> Generate(IReadOnlyList<IReadOnlyList<int>> prompts, GenerationOptions options, TokenSampler sampler, int firstIndex, CancellationToken ct)
+    /// <summary>
+    /// Generates for one batch of token-id prompts where prompt i samples with its own seed
+    /// <paramref name="seeds"/>[i] (<see cref="GenerationOptions.Seed"/> is not used): a prompt's
+    /// continuation is the same whichever prompts share its batch and whatever the batch size.
+    /// </summary>
+    /// <exception cref="ArgumentException">The number of seeds differs from the number of prompts.</exception>
+    public IReadOnlyList<GeneratedSequence> Generate(IReadOnlyList<IReadOnlyList<int>> prompts, IReadOnlyList<long> seeds, GenerationOptions options, CancellationToken ct = default)
+    {
+        ArgumentNullException.ThrowIfNull(prompts);
+        ArgumentNullException.ThrowIfNull(seeds);
+        ArgumentNullException.ThrowIfNull(options);
+        if (seeds.Count != prompts.Count)
+        {
+            throw new ArgumentException($"expected one seed per prompt ({prompts.Count}), found {seeds.Count}", nameof(seeds));
+        }
+        options.Validate();
+        var sampler = new PerItemSampler(options);
+        return Generate(
+            prompts,
+            options,
+            (logits, rowIndices, rows) => sampler.Sample(logits, [.. rowIndices.Select(r => seeds[r])], [.. rowIndices.Select(r => rows[r].Tokens.Count)]),
+            0,
+            ct);
+    }
+
+    // choose: logits (B, V), the row each batch position holds, and the rows, to the chosen ids (B).
+    private IReadOnlyList<GeneratedSequence> Generate(IReadOnlyList<IReadOnlyList<int>> prompts, GenerationOptions options, Func<Tensor, IReadOnlyList<int>, Row[], Tensor> choose, int firstIndex, CancellationToken ct)
     {
         if (prompts.Count == 0)
         {
@@ -105,7 +131,7 @@ public sealed class LlamaGenerator
             {
                 ct.ThrowIfCancellationRequested();
                 using var scope = NewDisposeScope();
-                using var chosen = SampleNextTokens(batch, cache, sampler); // (B)
+                using var chosen = SampleNextTokens(batch, cache, logits => choose(logits, batch.RowIndices, rows)); // (B)
                 if (RecordChosenTokens(rows, batch.RowIndices, chosen, rules) == 0)
                 {
                     break;
@@ -124,11 +150,11 @@ public sealed class LlamaGenerator
 
     // One forward pass over the new input (the prompts at the first step, the chosen tokens after it)
     // and one sampled token per batch position; the result lives in the caller's step scope.
-    private Tensor SampleNextTokens(DecodingBatch batch, KvCache cache, TokenSampler sampler)
+    private Tensor SampleNextTokens(DecodingBatch batch, KvCache cache, Func<Tensor, Tensor> choose)
     {
         using var logits = _model.forward(batch.Input, batch.Mask, cache, lastPositionOnly: true); // (B, 1, V)
         using var last = logits.select(1, 0); // (B, V)
-        return sampler.Sample(last); // (B)
+        return choose(last); // (B)
     }
 
     // Appends each unfinished row's token and decides whether the row finishes with it (EOS before a
