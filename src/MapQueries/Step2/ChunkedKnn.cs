@@ -1,0 +1,158 @@
+using System.Diagnostics;
+using Skim.Core;
+using Skim.Core.Formats.Npy;
+using Skim.Core.Stages;
+using Skim.Models.Search;
+
+namespace Skim.MapQueries.Step2;
+
+/// <summary>
+/// Exact kNN of synthetic-row chunks against all targets through <see cref="ExactKnn"/>: each chunk's
+/// (rows × k) neighbours are written as parts, so a killed search resumes at its first missing chunk;
+/// the parts are then concatenated into SKIM's <c>ngbr_indices_mat.npy</c> and <c>ngbr_scores_mat.npy</c>.
+/// </summary>
+internal static class ChunkedKnn
+{
+    /// <summary>
+    /// Searches chunks [<paramref name="firstChunk"/>, <paramref name="endChunk"/>) of the synthetic rows,
+    /// whose embeddings <paramref name="queriesPath"/> holds starting at chunk <paramref name="firstChunk"/>,
+    /// and writes the two neighbour files into <paramref name="outputDirectory"/>. Returns the rows searched by this call.
+    /// </summary>
+    public static long Search(
+        string queriesPath,
+        string targetsPath,
+        long totalRows,
+        int chunkRows,
+        int firstChunk,
+        int endChunk,
+        ExactKnnOptions options,
+        string outputDirectory,
+        string phase,
+        IProgress<StageProgress>? progress,
+        CancellationToken ct)
+    {
+        var indicesPath = Path.Combine(outputDirectory, KnnResult.IndicesFileName);
+        var scoresPath = Path.Combine(outputDirectory, KnnResult.ScoresFileName);
+        var firstRow = Math.Min(totalRows, (long)firstChunk * chunkRows);
+        var rows = Math.Min(totalRows, (long)endChunk * chunkRows) - firstRow;
+        if (File.Exists(indicesPath) && File.Exists(scoresPath))
+        {
+            NpyChunks.CheckMatrix(indicesPath, NpyDType.Int32, rows, options.K, "neighbour indices");
+            NpyChunks.CheckMatrix(scoresPath, NpyDType.Float32, rows, options.K, "neighbour scores");
+            progress?.Report(new StageProgress(phase, rows, rows, "rows", "already searched"));
+            return 0;
+        }
+        using var queries = NpyMemoryMap.Open(queriesPath);
+        using var database = OpenTargets(targetsPath, ct);
+        if (queries.RowLength != database.Rows.Dimension)
+        {
+            throw new SkimDataException(queriesPath, null, $"expected rows of {database.Rows.Dimension} values as in {targetsPath}, found {queries.RowLength}: the embedding dimensions do not match");
+        }
+        if (options.K > database.Rows.Rows)
+        {
+            throw new SkimConfigException($"knn: {options.K} neighbours asked for but {targetsPath} holds only {database.Rows.Rows} targets; use knn <= {database.Rows.Rows}");
+        }
+        var partsDirectory = Path.Combine(outputDirectory, "neighbours.parts");
+        Directory.CreateDirectory(partsDirectory);
+        var clock = Stopwatch.StartNew();
+        long done = 0;
+        long computed = 0;
+        var indexParts = new List<string>();
+        var scoreParts = new List<string>();
+        for (var chunk = firstChunk; chunk < endChunk; chunk++)
+        {
+            ct.ThrowIfCancellationRequested();
+            var (first, count) = NpyChunks.Range(chunk, totalRows, chunkRows);
+            var indexPart = NpyChunks.PartPath(partsDirectory, "ngbr_indices_mat", chunk);
+            var scorePart = NpyChunks.PartPath(partsDirectory, "ngbr_scores_mat", chunk);
+            indexParts.Add(indexPart);
+            scoreParts.Add(scorePart);
+            if (File.Exists(indexPart) && File.Exists(scorePart))
+            {
+                done += count;
+                progress?.Report(new StageProgress(phase, done, rows, "rows", "resumed"));
+                continue;
+            }
+            var local = first - firstRow;
+            var values = NpyChunks.ReadFloatRows(queries, local, count);
+            NpyChunks.CheckFinite(values, (int)queries.RowLength, local, queriesPath);
+            var block = EmbeddingRows.FromArray(values, count, (int)queries.RowLength, queriesPath);
+            var before = done;
+            var sink = progress is null ? null : new Sink(p =>
+            {
+                var rate = ChunkedEmbedder.Rate(computed + p.QueriesDone, clock);
+                progress.Report(new StageProgress(phase, before + p.QueriesDone, rows, "rows", rate));
+            });
+            var result = ExactKnn.Search(block, database.Rows, options, sink, ct);
+            // Scores first: a part pair counts as done only when both exist, and indices are written last.
+            NpyFile.Write(scorePart, NpyArray.Create(result.Scores, result.Rows, result.K));
+            NpyFile.Write(indexPart, NpyArray.Create(result.Indices, result.Rows, result.K));
+            done += count;
+            computed += count;
+        }
+        if (indexParts.Count == 0)
+        {
+            new KnnResult(0, options.K, [], []).Save(indicesPath, scoresPath);
+        }
+        else
+        {
+            NpyChunks.Concatenate(scoreParts, scoresPath, ct);
+            NpyChunks.Concatenate(indexParts, indicesPath, ct);
+        }
+        NpyChunks.DeleteParts(partsDirectory);
+        return computed;
+    }
+
+    /// <summary>
+    /// Opens the target embeddings for searching: a float32 file stays memory-mapped; a float16 file
+    /// is widened into memory (<see cref="EmbeddingRows"/> maps float32 only). Every row is checked for NaN.
+    /// </summary>
+    private static Targets OpenTargets(string path, CancellationToken ct)
+    {
+        var map = NpyMemoryMap.Open(path);
+        try
+        {
+            if (map.Header.Rank != 2)
+            {
+                throw new SkimDataException(path, null, $"expected a 2-d (rows, dimension) array, found shape {map.Header.ShapeText}");
+            }
+            var width = (int)map.RowLength;
+            var blockRows = (int)Math.Max(1, (1 << 20) / Math.Max(1, width));
+            float[]? all = map.Header.DType == NpyDType.Float16 ? new float[checked((int)(map.Rows * width))] : null;
+            for (long row = 0; row < map.Rows; row += blockRows)
+            {
+                ct.ThrowIfCancellationRequested();
+                var count = (int)Math.Min(blockRows, map.Rows - row);
+                var values = NpyChunks.ReadFloatRows(map, row, count);
+                NpyChunks.CheckFinite(values, width, row, path);
+                if (all is not null)
+                {
+                    values.CopyTo(all.AsSpan((int)(row * width)));
+                }
+            }
+            if (all is not null)
+            {
+                var rows = EmbeddingRows.FromArray(all, (int)map.Rows, width, path);
+                map.Dispose();
+                return new Targets(rows, null);
+            }
+            return new Targets(EmbeddingRows.FromNpy(map), map);
+        }
+        catch
+        {
+            map.Dispose();
+            throw;
+        }
+    }
+
+    private sealed record Targets(EmbeddingRows Rows, NpyMemoryMap? Map) : IDisposable
+    {
+        public void Dispose() => Map?.Dispose();
+    }
+
+    // Progress<T> would post reports to a thread pool out of order; this calls straight through.
+    private sealed class Sink(Action<ExactKnnProgress> report) : IProgress<ExactKnnProgress>
+    {
+        public void Report(ExactKnnProgress value) => report(value);
+    }
+}
