@@ -8,7 +8,10 @@ using Spectre.Console;
 
 namespace Skim.Cli;
 
-/// <summary><c>skim dataset inspect|convert</c>: look at an XC dataset folder, or rewrite it in the other layout.</summary>
+/// <summary>
+/// <c>skim dataset inspect|convert|simulate-missing</c>: look at an XC dataset folder, rewrite it in the
+/// other layout, or derive one with simulated missing train labels.
+/// </summary>
 public static class DatasetCommand
 {
     private static readonly JsonSerializerOptions s_json = new()
@@ -21,9 +24,10 @@ public static class DatasetCommand
     /// <summary>Builds the <c>dataset</c> command with its subcommands, rendering to <paramref name="console"/>.</summary>
     public static Command Create(IAnsiConsole console)
     {
-        var command = new Command("dataset", "Inspect an XC dataset folder or convert it between the DEXML and XC layouts.");
+        var command = new Command("dataset", "Inspect an XC dataset folder, convert it between the DEXML and XC layouts, or simulate missing labels.");
         command.Subcommands.Add(CreateInspect(console));
         command.Subcommands.Add(CreateConvert(console));
+        command.Subcommands.Add(CreateSimulateMissing(console));
         return command;
     }
 
@@ -91,6 +95,53 @@ public static class DatasetCommand
             }
             console.Write(table);
             console.MarkupLineInterpolated($"converted {XcDataset.LayoutName(dataset.Layout)} -> {XcDataset.LayoutName(layout)}: {written.Count} files in {target}");
+            return Task.FromResult(0);
+        });
+        return command;
+    }
+
+    private static Command CreateSimulateMissing(IAnsiConsole console)
+    {
+        var defaults = new MissingLabelSimulationOptions();
+        var directory = new Argument<string>("DIR") { Description = "The dataset folder whose train matrix loses pairs." };
+        var rate = new Option<double>("--rate")
+        {
+            Description = "Drop probability of the most frequent label's pairs; a label at frequency percentile p loses rate + tail-bias * (1 - p).",
+            DefaultValueFactory = _ => defaults.Rate,
+        };
+        var tailBias = new Option<double>("--tail-bias")
+        {
+            Description = "Extra drop probability of the rarest label's pairs (0.2 and 0.5 reproduce the demo dataset's rule).",
+            DefaultValueFactory = _ => defaults.TailBias,
+        };
+        var seed = new Option<long>("--seed") { Description = "Seed of the draws.", DefaultValueFactory = _ => defaults.Seed };
+        var output = new Option<string>("--out", "-o") { Description = "The new dataset folder; it must not exist or be empty.", Required = true };
+        var command = new Command("simulate-missing", "Write a copy of a dataset whose train matrix lost pairs, tail labels more often, keeping the complete matrix beside it.")
+        {
+            directory,
+            rate,
+            tailBias,
+            seed,
+            output,
+        };
+        command.SetAction((parseResult, cancellationToken) =>
+        {
+            var options = new MissingLabelSimulationOptions
+            {
+                Rate = parseResult.GetValue(rate),
+                TailBias = parseResult.GetValue(tailBias),
+                Seed = parseResult.GetValue(seed),
+            };
+            var result = MissingLabelSimulation.Run(parseResult.GetValue(directory)!, parseResult.GetValue(output)!, options, cancellationToken);
+            var table = new Table().AddColumn("").AddColumn(new TableColumn("value").RightAligned());
+            table.AddRow("train points", N(result.TrainPoints));
+            table.AddRow("labels", N(result.Labels));
+            table.AddRow("train pairs (full)", N(result.FullPairs));
+            table.AddRow("train pairs kept", N(result.KeptPairs));
+            table.AddRow("train pairs dropped", $"{N(result.DroppedPairs)} ({P(result.FullPairs == 0 ? 0 : (double)result.DroppedPairs / result.FullPairs)})");
+            table.AddRow("points left without labels", N(result.PointsLeftWithoutLabels));
+            console.Write(table);
+            console.MarkupLineInterpolated($"wrote {result.Files.Count} files ({XcDataset.LayoutName(result.Layout)} layout) to {result.OutputDirectory}");
             return Task.FromResult(0);
         });
         return command;

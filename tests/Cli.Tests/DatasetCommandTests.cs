@@ -143,4 +143,41 @@ public class DatasetCommandTests
         Assert.Equal(2, run.ExitCode);
         Assert.Contains("--out", Assert.Single(run.ErrorLines), StringComparison.Ordinal);
     }
+
+    [Fact]
+    public async Task Simulate_missing_writes_a_dataset_with_the_full_matrix_beside_the_thinned_one()
+    {
+        // Given the demo dataset
+        using var dir = new TempDirectory();
+        var demo = Path.Combine(PythonReference.RepositoryRoot, "artifacts", "datasets", "demo");
+        var target = Path.Combine(dir.Path, "missing");
+
+        // When its train matrix loses pairs by the demo's own rule
+        var run = await CliTestHost.RunAsync("dataset", "simulate-missing", demo, "--rate", "0.2", "--tail-bias", "0.5", "--seed", "3", "--out", target);
+
+        // Then the new dataset opens, keeps the input's train matrix as the full one and lost about
+        // a third of the pairs, as the demo did (2,471 of 7,390 from its own full matrix)
+        Assert.True(run.ExitCode == 0, run.Error);
+        Assert.Matches(@"train pairs \(full\)\s*│\s*4,919", run.Output);
+        var simulated = XcDataset.Open(target);
+        var input = XcDataset.Open(demo);
+        Assert.True(simulated.FullTrainLabels!.ContentEquals(input.TrainLabels));
+        Assert.True(simulated.TestLabels.ContentEquals(input.TestLabels));
+        var dropped = 1 - ((double)simulated.TrainLabels.NonZeros / input.TrainLabels.NonZeros);
+        Assert.InRange(dropped, 0.28, 0.40);
+        Assert.Equal(input.TestFilter.Count, simulated.TestFilter.Count);
+    }
+
+    [Fact]
+    public async Task Simulate_missing_with_a_rate_above_one_exits_2_naming_the_option()
+    {
+        using var dir = new TempDirectory();
+        WriteXcDataset(dir.Path);
+
+        var run = await CliTestHost.RunAsync("dataset", "simulate-missing", dir.Path, "--rate", "0.9", "--out", Path.Combine(dir.Path, "out"));
+
+        Assert.Equal(2, run.ExitCode);
+        Assert.Contains("--tail-bias", Assert.Single(run.ErrorLines), StringComparison.Ordinal);
+        Assert.False(Directory.Exists(Path.Combine(dir.Path, "out")));
+    }
 }
