@@ -16,6 +16,9 @@ internal static class RunCommand
         var command = new Command("run", "Run one stage of the SKIM workflow (skipped when its manifest says it is up to date).");
         // One line per stage verb, in workflow order.
         // (stage verbs are added here)
+        command.Subcommands.Add(Step0Command.Create(console));
+        command.Subcommands.Add(Step1Command.Create(console));
+        command.Subcommands.Add(Step2Command.Create(console));
         return command;
     }
 }

@@ -43,7 +43,16 @@ public static class SkimCli
     public static async Task<int> InvokeAsync(string[] args, IAnsiConsole? console = null, IAnsiConsole? errors = null)
     {
         errors ??= console ?? CreateErrorConsole();
-        console ??= AnsiConsole.Console;
+        if (console is null)
+        {
+            console = AnsiConsole.Console;
+            // Spectre decides interactivity from the input side only; output going to a file or a pipe
+            // (logs, CI, a parent process) gets plain lines, not redrawn progress bars.
+            if (Console.IsOutputRedirected)
+            {
+                console.Profile.Capabilities.Interactive = false;
+            }
+        }
         var root = BuildRootCommand(console);
         var parse = root.Parse(args);
         var verbose = parse.GetValue(VerboseOption);
@@ -117,11 +126,15 @@ public static class SkimCli
     private static IEnumerable<Command> Commands(IAnsiConsole console)
     {
         // One line per verb; keep the order of `skim --help`.
+        yield return ArtifactsCommand.Create(console);
+        yield return CompareCommand.Create(console);
         yield return DatasetCommand.Create(console);
         yield return EmbedCommand.Create(console);
         yield return EvalCommand.Create(console);
         yield return GenerateCommand.Create(console);
+        yield return MergeCommand.Create(console);
         yield return ModelCommand.Create(console);
+        yield return PipelineCommand.Create(console);
         yield return PredictCommand.Create(console);
         yield return RunCommand.Create(console);
         yield return TokenizeCommand.Create(console);

@@ -4,6 +4,7 @@ using System.Text.Json.Nodes;
 using Skim.Core;
 using Skim.Core.Datasets;
 using Skim.Core.Stages;
+using Skim.Distill.FineTuning;
 using Skim.Distill.Responses;
 using Skim.Distill.Step0;
 using Skim.Distill.Teachers;
@@ -59,11 +60,23 @@ internal static class Step0Command
         var priceOut = new Option<double>("--price-output") { Description = "Price per 1,000 completion tokens, for the cost estimate.", DefaultValueFactory = _ => 0 };
         var import = new Option<string?>("--import") { Description = "A folder of SKIM's provided responses (responses_START_to_END.json) to import as answered requests." };
         var force = new Option<bool>("--force") { Description = "Run again even when the folder's manifest says it is up to date (stored answers are then discarded)." };
-        // The lead composes fine-tuning after this stage here: --finetune --base-model DIR.
+        // Fine-tuning is its own stage (kind finetune in pipelines); --finetune runs it right after.
+        var tuneDefaults = new FineTuneOptions { SftDirectory = "", BaseModelDirectory = "", OutputDirectory = "" };
+        var finetune = new Option<bool>("--finetune") { Description = "Then fine-tune the small LM on the SFT data (needs --base-model)." };
+        var baseModel = new Option<string?>("--base-model") { Description = "The small LM to fine-tune: a Hugging Face Llama/Mistral/Qwen2 folder with its tokenizer." };
+        var tuneOut = new Option<string?>("--finetune-out") { Description = "Where the fine-tuned model goes. Defaults to finetuned/ inside --out." };
+        var method = new Option<string>("--method") { Description = "lora or full.", DefaultValueFactory = _ => "lora" };
+        method.AcceptOnlyFromAmong("lora", "full");
+        var tuneEpochs = new Option<int>("--epochs") { Description = "Fine-tuning epochs.", DefaultValueFactory = _ => tuneDefaults.Epochs };
+        var tuneLr = new Option<double>("--lr") { Description = "Peak fine-tuning learning rate (cosine decay to a tenth of it).", DefaultValueFactory = _ => tuneDefaults.LearningRate };
+        var microBatch = new Option<int>("--micro-batch") { Description = "Sequences per forward pass.", DefaultValueFactory = _ => tuneDefaults.MicroBatchSize };
+        var globalBatch = new Option<int>("--global-batch") { Description = "Sequences per optimizer step.", DefaultValueFactory = _ => tuneDefaults.GlobalBatchSize };
+        var warmup = new Option<int>("--warmup-steps") { Description = "Linear warm-up steps.", DefaultValueFactory = _ => tuneDefaults.WarmupSteps };
         var command = new Command("step-0", "Step 0 (distill, teacher side): a teacher LLM writes queries for sampled items; the answers become SFT data.")
         {
             dataset, template, teacher, output, endpoint, model, deployment, apiVersion, keyVariable, items, fraction, stratified, orientation, fields,
             concurrency, rpm, tpm, timeout, retries, maxTokens, temperature, n, stop, system, seed, tokenizer, maxPromptTokens, validation, priceIn, priceOut, import, force,
+            finetune, baseModel, tuneOut, method, tuneEpochs, tuneLr, microBatch, globalBatch, warmup,
         };
         command.SetAction(async (parseResult, cancellationToken) =>
         {
@@ -100,6 +113,27 @@ internal static class Step0Command
                 Prices = new TokenPrices { InputPer1K = parseResult.GetValue(priceIn), OutputPer1K = parseResult.GetValue(priceOut) },
                 ImportDirectory = parseResult.GetValue(import),
             };
+            FineTuneOptions? tune = null;
+            if (parseResult.GetValue(finetune))
+            {
+                var lr = parseResult.GetValue(tuneLr);
+                tune = new FineTuneOptions
+                {
+                    SftDirectory = Path.Combine(options.OutputDirectory, Step0Stage.SftFolder),
+                    BaseModelDirectory = parseResult.GetValue(baseModel) ?? throw new SkimConfigException("--finetune needs --base-model DIR (the small LM to fine-tune)"),
+                    OutputDirectory = parseResult.GetValue(tuneOut) ?? Path.Combine(options.OutputDirectory, "finetuned"),
+                    Method = parseResult.GetValue(method) == "full" ? FineTuneMethod.Full : FineTuneMethod.Lora,
+                    Epochs = parseResult.GetValue(tuneEpochs),
+                    LearningRate = lr,
+                    MinLearningRate = lr / 10,
+                    MicroBatchSize = parseResult.GetValue(microBatch),
+                    GlobalBatchSize = parseResult.GetValue(globalBatch),
+                    WarmupSteps = parseResult.GetValue(warmup),
+                    Seed = options.Seed,
+                };
+                // Both stages' options are checked before the teacher is paid for anything.
+                tune.Validate();
+            }
             var stage = new Step0Stage();
             var outcome = await ProgressDisplay.RunAsync<StageProgress, StageOutcome>(
                 console,
@@ -109,6 +143,19 @@ internal static class Step0Command
                 progress => StageExecution.RunAsync(stage, options, parseResult.GetValue(force), progress, cancellationToken),
                 o => (long)Number(o.Summary["requests"])).ConfigureAwait(false);
             Render(console, outcome, options.OutputDirectory);
+            if (tune is not null)
+            {
+                var tuned = await ProgressDisplay.RunAsync<StageProgress, StageOutcome>(
+                    console,
+                    "fine-tuning",
+                    "steps",
+                    p => (p.Done, p.Total),
+                    progress => StageExecution.RunAsync(new FineTuneStage(), tune, parseResult.GetValue(force), progress, cancellationToken),
+                    o => (long)Number(o.Summary["steps"])).ConfigureAwait(false);
+                var summary = tuned.Summary;
+                console.MarkupLineInterpolated(CultureInfo.InvariantCulture,
+                    $"fine-tuned ({tuned.Decision.Reason}): {Number(summary["steps"]):F0} steps, val loss {Number(summary["first_val_loss"]):F3} -> {Number(summary["final_val_loss"]):F3}; model in {tune.OutputDirectory}");
+            }
             return 0;
         });
         return command;

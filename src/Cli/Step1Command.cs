@@ -29,7 +29,9 @@ internal static class Step1Command
         var output = new Option<string>("--out", "-o") { Description = "The output folder, e.g. artifacts/slm-generations/<dataset>: outputs, manifest.json, shards/.", Required = true };
         var orientation = new Option<string>("--orientation") { Description = "query-side (one prompt per label) or label-side (one per training document).", DefaultValueFactory = _ => "query-side" };
         var field = new Option<string[]>("--field") { Description = "Fill template placeholder P from item field F, as P=F (repeatable; fields: uid, title, content, text, url, known_queries).", AllowMultipleArgumentsPerToken = false };
-        var backend = new Option<string>("--backend") { Description = "Engine: auto, torch, llamasharp or openai.", DefaultValueFactory = _ => defaults.Backend };
+        var backend = new Option<string>("--backend") { Description = "Engine: auto (the fastest allowed, measured on a few prompts), torch, llamasharp or openai.", DefaultValueFactory = _ => defaults.Backend };
+        var quant = new Option<string>("--quant") { Description = "GGUF type of the llamasharp engine: f32, f16, q8_0, q4_0 or q4_k_m.", DefaultValueFactory = _ => defaults.Quant };
+        var allowQuant = new Option<string?>("--allow-quant") { Description = "Quantised GGUF types auto may choose, comma-separated (e.g. q8_0,q4_0); none by default, since quantisation changes outputs." };
         var dtype = new Option<string>("--dtype") { Description = "Torch engine weights: float32 or bfloat16.", DefaultValueFactory = _ => defaults.DType };
         var device = new Option<string>("--device") { Description = $"Torch engine device: {TorchDevices.DeviceChoices}.", DefaultValueFactory = _ => defaults.Device };
         var threads = new Option<int>("--threads") { Description = "CPU threads of the local engines (0 = their default).", DefaultValueFactory = _ => defaults.Threads };
@@ -53,7 +55,7 @@ internal static class Step1Command
         var force = new Option<bool>("--force") { Description = "Replace a run of other options in the output folder, or run again when up to date." };
         var command = new Command("step-1", "Generate synthetic queries (or categories) for every item with the fine-tuned SLM: sharded, resumable, SKIM's raw_rewrites.txt + start_indices.npy.")
         {
-            dataset, model, template, output, orientation, field, backend, dtype, device, threads, batchSize, maxNewTokens, maxPromptTokens, maxKnown,
+            dataset, model, template, output, orientation, field, backend, quant, allowQuant, dtype, device, threads, batchSize, maxNewTokens, maxPromptTokens, maxKnown,
             temperature, topK, topP, seed, stop, shard, start, end, maxQueries, maxQueryLength, endpoint, servedModel, concurrency, force,
         };
         command.SetAction(async (parse, ct) =>
@@ -67,6 +69,8 @@ internal static class Step1Command
                 Orientation = ParseOrientation(parse.GetValue(orientation)!),
                 Fields = ParseFields(parse.GetValue(field) ?? []),
                 Backend = parse.GetValue(backend)!,
+                Quant = parse.GetValue(quant)!,
+                AllowQuant = parse.GetValue(allowQuant)?.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries) ?? [],
                 DType = parse.GetValue(dtype)!,
                 Device = parse.GetValue(device)!,
                 Threads = parse.GetValue(threads),

@@ -1,5 +1,10 @@
 using Skim.Core.Stages;
+using Skim.Distill.FineTuning;
+using Skim.Distill.Step0;
+using Skim.Generate.Step1;
+using Skim.MapQueries.Step2;
 using Skim.Pipelines.Stages;
+using Skim.XcTrain.Comparison;
 
 namespace Skim.Pipelines;
 
@@ -17,8 +22,13 @@ public sealed class StageCatalog
     [
         // In workflow order (the order `--help` and messages list them in).
         new ModelInitStage(),
+        new Step0Stage(),
+        new FineTuneStage(),
+        new Step1Stage(),
+        new Step2Stage(),
         new TrainStage(),
         new EvaluateStage(),
+        new CompareStage(),
     ]);
 
     /// <summary>Gets the kinds, in workflow order.</summary>

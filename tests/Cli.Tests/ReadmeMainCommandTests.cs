@@ -26,14 +26,36 @@ public sealed partial class ReadmeMainCommandTests
     }
 
     [Fact]
-    public async Task The_readme_main_command_succeeds_and_prints_the_demo_datasets_documented_counts()
+    public async Task The_readme_main_command_plans_the_whole_workflow_on_the_demo()
     {
-        // Given the README's first command and the counts table of the demo dataset's README
+        // Given the README's first command (the EndToEnd tests run it; here it only plans)
         var args = MainCommandArguments();
+        Assert.Equal(["pipeline", "run"], args[..2]);
+
+        // When it runs with --dry-run through the real command tree
+        // (the pipeline's paths are relative to the repository root, where users run it; tests run elsewhere)
+        var root = PythonReference.RepositoryRoot;
+        var run = await CliTestHost.RunAsync([.. args, "--dry-run",
+            "--set", $"work={Path.Combine(Path.GetTempPath(), "skim-readme-" + Guid.NewGuid().ToString("N"))}",
+            "--set", $"dataset={Path.Combine(root, "artifacts", "datasets", "demo")}",
+            "--set", $"template={Path.Combine(root, "prompts", "demo-query-generation.txt")}"]);
+
+        // Then it succeeds and plans every stage of the workflow
+        Assert.True(run.ExitCode == 0, run.Error);
+        foreach (var stage in new[] { "slm-base", "mapping-encoder", "step-0", "finetune", "step-1", "step-2", "baseline", "skim", "compare" })
+        {
+            Assert.Contains(stage, run.Output, StringComparison.Ordinal);
+        }
+    }
+
+    [Fact]
+    public async Task Inspecting_the_demo_dataset_prints_its_documented_counts()
+    {
+        // Given the counts table of the demo dataset's README
         var counts = DemoCounts();
 
-        // When it runs through the real command tree
-        var run = await CliTestHost.RunAsync(args);
+        // When the dataset is inspected through the real command tree
+        var run = await CliTestHost.RunAsync(["dataset", "inspect", Path.Combine(PythonReference.RepositoryRoot, "artifacts", "datasets", "demo")]);
 
         // Then it succeeds and its summary shows the documented sizes of each matrix
         Assert.True(run.ExitCode == 0, run.Error);

@@ -27,6 +27,9 @@ public sealed class CopyStage : Stage<CopyOptions>
 {
     public override string Kind => "copy";
 
+    /// <summary>A file the stage keeps on a re-run (like step-0's paid answers).</summary>
+    public override IReadOnlyList<string> KeptOnRerun => ["cache.txt"];
+
     protected override IReadOnlyList<string> Inputs(CopyOptions options) => [options.Input];
 
     protected override string OutputDirectory(CopyOptions options) => options.OutputDirectory;

@@ -79,6 +79,7 @@ public sealed class PipelineRunnerTests : IDisposable
         var plan = PipelinePlanner.Plan(Chain(), new PipelineSelection());
         Assert.Equal(["a", "b", "c", "other"], plan.Select(p => p.Stage.Name));
         Assert.Equal(StageAction.Rerun, plan[0].Decision.Action);
+        Assert.Equal(StageAction.Rerun, plan[1].Decision.Action);
         Assert.StartsWith("input changed", plan[0].Decision.Reason, StringComparison.Ordinal);
         Assert.Equal("after 'a'", plan[1].Decision.Reason);
         Assert.Equal("after 'b'", plan[2].Decision.Reason);
@@ -148,5 +149,16 @@ public sealed class PipelineRunnerTests : IDisposable
         var e = await Assert.ThrowsAsync<SkimConfigException>(() => RunAsync(Chain()));
         Assert.Contains("holds the output of stage 'train', not 'copy'", e.Message, StringComparison.Ordinal);
         Assert.True(File.Exists(_dir.File("a/out.txt")));
+    }
+
+    [Fact]
+    public async Task A_rerun_clears_the_stage_folder_but_keeps_the_files_the_stage_declares_durable()
+    {
+        await RunAsync(Chain());
+        File.WriteAllText(_dir.File("b/cache.txt"), "paid");
+        File.WriteAllText(_dir.File("b/stale.txt"), "old");
+        await RunAsync(Chain(suffixB: "?"));
+        Assert.Equal("paid", File.ReadAllText(_dir.File("b/cache.txt")));
+        Assert.False(File.Exists(_dir.File("b/stale.txt")));
     }
 }

@@ -25,7 +25,7 @@ public sealed record RunManifest
         DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingNull,
     };
 
-    private static readonly JsonSerializerOptions s_optionsJson = new(s_json) { Converters = { new JsonStringEnumConverter(JsonNamingPolicy.KebabCaseLower) } };
+    private static readonly JsonSerializerOptions s_optionsJson = new(s_json) { PropertyNamingPolicy = OptionNaming.Instance, Converters = { new JsonStringEnumConverter(JsonNamingPolicy.KebabCaseLower) } };
 
     /// <summary>Gets the stage or verb that wrote the folder (e.g. "train").</summary>
     public required string Stage { get; init; }

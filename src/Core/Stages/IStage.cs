@@ -32,6 +32,12 @@ public interface IStage
 
     /// <summary>Runs the stage (or resumes it) and returns the numbers worth reporting.</summary>
     Task<JsonObject> RunAsync(object options, IProgress<StageProgress>? progress, CancellationToken ct);
+
+    /// <summary>
+    /// Gets the files (relative to the output folder) a re-run keeps when it clears the folder: work
+    /// that stays valid whatever the options, such as paid teacher answers keyed by their request.
+    /// </summary>
+    IReadOnlyList<string> KeptOnRerun => [];
 }
 
 /// <summary>Typed base for <see cref="IStage"/> implementations.</summary>
@@ -56,6 +62,9 @@ public abstract class Stage<TOptions> : IStage
 
     /// <summary>Runs with typed options.</summary>
     protected abstract Task<JsonObject> RunAsync(TOptions options, IProgress<StageProgress>? progress, CancellationToken ct);
+
+    /// <inheritdoc cref="IStage.KeptOnRerun"/>
+    public virtual IReadOnlyList<string> KeptOnRerun => [];
 
     IReadOnlyList<string> IStage.Inputs(object options) => Inputs(Cast(options));
 

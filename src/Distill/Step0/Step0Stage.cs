@@ -41,6 +41,13 @@ public sealed class Step0Stage : Stage<Step0Options>
     /// <inheritdoc/>
     public override string Kind => StageKind;
 
+    /// <summary>
+    /// Gets the response store, kept when a changed option re-runs the stage: answers are keyed by
+    /// their request (template, item, prompt, model, sampling settings), so a paid answer is reused
+    /// exactly when the same request comes again, and never paid for twice.
+    /// </summary>
+    public override IReadOnlyList<string> KeptOnRerun => [ResponseStore.FileName];
+
     /// <inheritdoc/>
     protected override IReadOnlyList<string> Inputs(Step0Options options)
     {

@@ -6,9 +6,9 @@ namespace Skim.Generate.Backends;
 
 /// <summary>
 /// The engines step-1 can run, by the name <see cref="Step1Options.Backend"/> gives: "torch"
-/// (<see cref="TorchGenerationBackend"/>) and "openai" (<see cref="OpenAiCompletionsBackend"/>) are
-/// built in; other engines (LLamaSharp) and the "auto" choice are registered by the code that
-/// references them, so this library needs no reference to them. Until "auto" is registered it means "torch".
+/// (<see cref="TorchGenerationBackend"/>), "llamasharp" (<see cref="LlamaSharpBackend"/> over a GGUF
+/// export), "openai" (<see cref="OpenAiCompletionsBackend"/>) and "auto" (the fastest allowed one,
+/// measured: <see cref="EngineChoice"/>); more can be registered.
 /// </summary>
 public static class GenerationBackends
 {
@@ -16,7 +16,8 @@ public static class GenerationBackends
     {
         ["torch"] = TorchGenerationBackend.FromStep1Options,
         ["openai"] = OpenAiCompletionsBackend.FromStep1Options,
-        ["auto"] = TorchGenerationBackend.FromStep1Options,
+        ["llamasharp"] = options => EngineChoice.LlamaSharp(options, options.Quant),
+        ["auto"] = EngineChoice.Auto,
     };
 
     /// <summary>Gets the registered names, sorted.</summary>

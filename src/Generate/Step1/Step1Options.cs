@@ -75,6 +75,21 @@ public sealed record Step1Options
     /// <summary>Gets the CPU threads of the local engines (0 = their default). Defaults to 0.</summary>
     public int Threads { get; init; }
 
+    /// <summary>Gets the GGUF type the llamasharp engine runs: f32, f16, q8_0, q4_0 or q4_k_m. Defaults to f32.</summary>
+    public string Quant { get; init; } = "f32";
+
+    /// <summary>
+    /// Gets the quantised GGUF types <c>auto</c> may choose besides the float engines (e.g. q8_0, q4_0).
+    /// Defaults to none: quantisation changes outputs, so it is opt-in.
+    /// </summary>
+    public IReadOnlyList<string> AllowQuant { get; init; } = [];
+
+    /// <summary>Gets the prompts the <c>auto</c> calibration generates with each candidate engine. Defaults to 16.</summary>
+    public int CalibrationPrompts { get; init; } = 16;
+
+    /// <summary>Gets the new tokens per prompt in the <c>auto</c> calibration. Defaults to 32.</summary>
+    public int CalibrationTokens { get; init; } = 32;
+
     /// <summary>Gets this job's shard as <c>K/N</c> (0-based shard K of N; see <see cref="ShardSpec"/>). Defaults to 0/1 (everything).</summary>
     public string Shard { get; init; } = "0/1";
 

@@ -26,7 +26,7 @@ public static partial class PipelineFile
     private static readonly string[] s_stageKeys = ["kind", "provided"];
 
     /// <summary>The way option keys are spelled in pipeline files and manifests.</summary>
-    internal static readonly JsonNamingPolicy KeyNaming = JsonNamingPolicy.SnakeCaseLower;
+    internal static readonly JsonNamingPolicy KeyNaming = Core.Manifests.OptionNaming.Instance;
 
     private static readonly JsonSerializerOptions s_json = new()
     {

@@ -34,8 +34,8 @@ public sealed record PlannedStage(PipelineStage Stage, IReadOnlyList<string> Dep
 /// </summary>
 public static class PipelinePlanner
 {
-    /// <summary>Orders the stages; a cycle, or an input that neither exists nor is written by a stage, is an error naming the place.</summary>
-    public static IReadOnlyList<(PipelineStage Stage, IReadOnlyList<string> DependsOn)> Order(PipelineDefinition pipeline)
+    /// <summary>Orders the stages; a cycle, or (with <paramref name="requireInputs"/>) an input that neither exists nor is written by a stage, is an error naming the place.</summary>
+    public static IReadOnlyList<(PipelineStage Stage, IReadOnlyList<string> DependsOn)> Order(PipelineDefinition pipeline, bool requireInputs = true)
     {
         ArgumentNullException.ThrowIfNull(pipeline);
         var stages = pipeline.Stages;
@@ -48,7 +48,7 @@ public static class PipelinePlanner
             foreach (var input in stage.Inputs)
             {
                 var writers = stages.Where(other => other != stage && IsInside(input, outputs[other.Name])).Select(s => s.Name).ToList();
-                if (writers.Count == 0 && !IsInside(input, own) && !File.Exists(input) && !Directory.Exists(input))
+                if (requireInputs && writers.Count == 0 && !IsInside(input, own) && !File.Exists(input) && !Directory.Exists(input))
                 {
                     throw new SkimConfigException($"{pipeline.Path}:{stage.Line}: stage '{stage.Name}': input '{Relative(input)}' does not exist and no stage of the pipeline writes it");
                 }
@@ -74,12 +74,17 @@ public static class PipelinePlanner
         return order;
     }
 
-    /// <summary>Plans a run: the order, the selection, and each selected stage's decision.</summary>
-    public static IReadOnlyList<PlannedStage> Plan(PipelineDefinition pipeline, PipelineSelection selection)
+    /// <summary>
+    /// Plans a run: the order, the selection, and each selected stage's decision. A dry run
+    /// (<paramref name="dryRun"/>) reports what would stop a stage — a missing input, an option a
+    /// stage refuses, a missing key variable — as the stage's reason instead of failing, so that a
+    /// pipeline for another machine can be checked here.
+    /// </summary>
+    public static IReadOnlyList<PlannedStage> Plan(PipelineDefinition pipeline, PipelineSelection selection, bool dryRun = false)
     {
         ArgumentNullException.ThrowIfNull(pipeline);
         ArgumentNullException.ThrowIfNull(selection);
-        var order = Order(pipeline);
+        var order = Order(pipeline, requireInputs: !dryRun);
         var names = order.Select(o => o.Stage.Name).ToList();
         foreach (var name in new[] { selection.From, selection.To }.Concat(selection.Only).Concat(selection.Force.Where(f => f != "all")))
         {
@@ -113,15 +118,27 @@ public static class PipelinePlanner
                 {
                     stage.Stage.Validate(stage.Options);
                 }
-                catch (SkimFormatException)
+                catch (SkimException) when (stage.Inputs.Any(input => !File.Exists(input) && !Directory.Exists(input)))
                 {
-                    // A file the upstream stage has not written yet; checked again when the stage runs.
+                    // Checks that need a file the upstream stage has not written yet; they run again when the stage does.
                 }
-                decision = new StageDecision(StageAction.Rerun, $"after '{runningUpstream}'");
+                var action = Core.Manifests.RunManifest.Read(stage.OutputDirectory) is null ? StageAction.Run : StageAction.Rerun;
+                decision = new StageDecision(action, $"after '{runningUpstream}'");
+            }
+            else if (dryRun && MissingInput(stage, order) is { } missing)
+            {
+                decision = new StageDecision(StageAction.Run, $"not ready: input '{Relative(missing)}' does not exist and no stage writes it");
             }
             else
             {
-                decision = StageExecution.Plan(stage.Stage, stage.Options, forced);
+                try
+                {
+                    decision = StageExecution.Plan(stage.Stage, stage.Options, forced);
+                }
+                catch (SkimException e) when (dryRun)
+                {
+                    decision = new StageDecision(StageAction.Run, "not ready: " + e.Message);
+                }
             }
             if (decision.Action != StageAction.Skip)
             {
@@ -131,6 +148,10 @@ public static class PipelinePlanner
         }
         return plan;
     }
+
+    private static string? MissingInput(PipelineStage stage, IReadOnlyList<(PipelineStage Stage, IReadOnlyList<string> DependsOn)> order) =>
+        stage.Inputs.FirstOrDefault(input => !File.Exists(input) && !Directory.Exists(input)
+            && !order.Any(o => IsInside(input, o.Stage.OutputDirectory)));
 
     /// <summary>Whether <paramref name="path"/> is <paramref name="folder"/> or lies inside it.</summary>
     internal static bool IsInside(string path, string folder)

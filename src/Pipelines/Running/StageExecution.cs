@@ -43,7 +43,7 @@ public static class StageExecution
         }
         if (decision.Action == StageAction.Rerun)
         {
-            ClearStageFolder(stage.Kind, directory);
+            ClearStageFolder(stage, directory);
         }
         var clock = Stopwatch.StartNew();
         var summary = await stage.RunAsync(options, progress, ct).ConfigureAwait(false);
@@ -52,10 +52,13 @@ public static class StageExecution
 
     /// <summary>
     /// Empties a folder before a re-run, but only one this stage kind wrote (its manifest says so):
-    /// a folder without a manifest, or another stage's, is the user's and is never deleted.
+    /// a folder without a manifest, or another stage's, is the user's and is never deleted. The
+    /// files the stage keeps on a re-run (<see cref="IStage.KeptOnRerun"/>) stay.
     /// </summary>
-    private static void ClearStageFolder(string kind, string directory)
+    private static void ClearStageFolder(IStage stage, string directory)
     {
+        var kind = stage.Kind;
+        var kept = stage.KeptOnRerun.Select(k => Path.GetFullPath(Path.Combine(directory, k))).ToHashSet(StringComparer.Ordinal);
         var manifest = RunManifest.Read(directory);
         if (manifest is null)
         {
@@ -67,6 +70,10 @@ public static class StageExecution
         }
         foreach (var entry in Directory.EnumerateFileSystemEntries(directory))
         {
+            if (kept.Contains(Path.GetFullPath(entry)))
+            {
+                continue;
+            }
             if (Directory.Exists(entry))
             {
                 Directory.Delete(entry, recursive: true);
