@@ -155,6 +155,10 @@ internal static class PipelineCommand
                 Markup.Escape(PipelineReport.KeyNumbersOf(stage.Summary)));
         }
         console.Write(table);
+        foreach (var stage in result.Stages.Where(s => s.Kind == "compare"))
+        {
+            CompareSummary.Render(console, stage.OutputDirectory);
+        }
         console.MarkupLineInterpolated(CultureInfo.InvariantCulture, $"{result.Stages.Count(s => s.Status is "ran" or "re-ran" or "resumed")} stages ran, {result.Stages.Count(s => s.Status == "skipped")} up to date, in {result.Seconds:F0} s");
         if (result.ReportPath is not null)
         {
