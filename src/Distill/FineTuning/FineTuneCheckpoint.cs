@@ -53,7 +53,6 @@ public static class FineTuneCheckpoint
         ArgumentNullException.ThrowIfNull(optimizer);
         var folder = Path.Combine(outputDirectory, FolderName);
         var staging = folder + ".tmp";
-        var old = folder + ".old";
         if (Directory.Exists(staging))
         {
             Directory.Delete(staging, recursive: true);
@@ -71,33 +70,13 @@ public static class FineTuneCheckpoint
             AtomicFile.Write(Path.Combine(staging, RngFile), stream => stream.Write(bytes));
         }
         AtomicFile.WriteAllText(Path.Combine(staging, StateFile), JsonSerializer.Serialize(state, s_json) + "\n");
-        if (Directory.Exists(folder))
-        {
-            if (Directory.Exists(old))
-            {
-                Directory.Delete(old, recursive: true);
-            }
-            Directory.Move(folder, old);
-        }
-        Directory.Move(staging, folder);
-        if (Directory.Exists(old))
-        {
-            Directory.Delete(old, recursive: true);
-        }
+        AtomicFolder.Replace(staging, folder);
     }
 
     /// <summary>Finds the complete checkpoint of <paramref name="outputDirectory"/>, or null.</summary>
     public static string? Find(string outputDirectory)
     {
-        foreach (var name in new[] { FolderName, FolderName + ".old" })
-        {
-            var folder = Path.Combine(outputDirectory, name);
-            if (File.Exists(Path.Combine(folder, StateFile)))
-            {
-                return folder;
-            }
-        }
-        return null;
+        return AtomicFolder.FindComplete(outputDirectory, FolderName, StateFile);
     }
 
     /// <summary>Reads the state of the checkpoint in <paramref name="folder"/>.</summary>

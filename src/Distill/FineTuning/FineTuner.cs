@@ -155,7 +155,7 @@ public static class FineTuner
         var inputs = Inputs(options);
         var started = StageManifests.WriteStarted(Kind, options, options.Seed, inputs, output);
 
-        torch.random.manual_seed(SftBatches.TorchSeed(options.Seed, "init"));
+        torch.random.manual_seed(SeedMix.Torch(options.Seed, "init"));
         using var model = LlamaForCausalLM.FromPretrained(baseModel, device, dtype);
         if (options.Method == FineTuneMethod.Lora)
         {
@@ -204,7 +204,7 @@ public static class FineTuner
             for (var m = 0; m < micro.Count; m++)
             {
                 // Dropout masks depend only on the run seed and the micro batch's position.
-                torch.random.manual_seed(SftBatches.TorchSeed(options.Seed, "dropout", step, m));
+                torch.random.manual_seed(SeedMix.Torch(options.Seed, "dropout", step, m));
                 using var scope = NewDisposeScope();
                 using var batch = batches.Collate(micro[m], pad, device);
                 // Right padding needs no attention mask: under the causal mask a real token never

@@ -1,5 +1,4 @@
-using System.IO.Hashing;
-using System.Text;
+using Skim.Core;
 using static TorchSharp.torch;
 
 namespace Skim.Distill.FineTuning;
@@ -61,7 +60,7 @@ public sealed class SftBatches
             return _cachedOrder;
         }
         var order = Enumerable.Range(0, _examples.Count).ToArray();
-        new Random(Seed(_seed, "order", epoch)).Shuffle(order);
+        new Random(SeedMix.Of(_seed, "order", epoch)).Shuffle(order);
         (_cachedEpoch, _cachedOrder) = (epoch, order);
         return order;
     }
@@ -122,26 +121,5 @@ public sealed class SftBatches
             tensor(targets, [batch, width], device: device),
             tokens,
             response);
-    }
-
-    /// <summary>Returns a 31-bit seed from the run seed, a purpose and counters (XxHash64), so draws depend only on their position in the run.</summary>
-    public static int Seed(long seed, string purpose, params long[] counters) => (int)(Hash(seed, purpose, counters) & int.MaxValue);
-
-    /// <summary>Returns a 63-bit seed for libtorch's generator from the run seed, a purpose and counters.</summary>
-    public static long TorchSeed(long seed, string purpose, params long[] counters) => (long)(Hash(seed, purpose, counters) & long.MaxValue);
-
-    private static ulong Hash(long seed, string purpose, long[] counters)
-    {
-        ArgumentNullException.ThrowIfNull(purpose);
-        ArgumentNullException.ThrowIfNull(counters);
-        var bytes = new byte[8 + Encoding.UTF8.GetByteCount(purpose) + (8 * counters.Length)];
-        BitConverter.TryWriteBytes(bytes.AsSpan(0, 8), seed);
-        var offset = 8 + Encoding.UTF8.GetBytes(purpose, bytes.AsSpan(8));
-        foreach (var counter in counters)
-        {
-            BitConverter.TryWriteBytes(bytes.AsSpan(offset, 8), counter);
-            offset += 8;
-        }
-        return XxHash64.HashToUInt64(bytes);
     }
 }

@@ -1,4 +1,5 @@
 using System.Text.Json.Nodes;
+using Skim.Core;
 using Skim.Core.Formats.Npy;
 using Skim.Models.Encoders;
 using Skim.Models.Search;

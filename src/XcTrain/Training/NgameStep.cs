@@ -1,5 +1,6 @@
 using System.Text.Json;
 using System.Text.Json.Nodes;
+using Skim.Core;
 using Skim.Core.Formats.Npy;
 using Skim.Models.Encoders;
 using Skim.XcTrain.Losses;

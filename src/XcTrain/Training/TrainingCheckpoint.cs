@@ -50,7 +50,6 @@ public static class TrainingCheckpoint
         ArgumentNullException.ThrowIfNull(arrays);
         var folder = Path.Combine(runDirectory, FolderName);
         var staging = folder + ".tmp";
-        var old = folder + ".old";
         if (Directory.Exists(staging))
         {
             Directory.Delete(staging, recursive: true);
@@ -68,33 +67,13 @@ public static class TrainingCheckpoint
         }
         // The state goes last: a staging folder without it is incomplete and never used.
         AtomicFile.WriteAllText(Path.Combine(staging, StateFile), JsonSerializer.Serialize(state, s_json) + "\n");
-        if (Directory.Exists(folder))
-        {
-            if (Directory.Exists(old))
-            {
-                Directory.Delete(old, recursive: true);
-            }
-            Directory.Move(folder, old);
-        }
-        Directory.Move(staging, folder);
-        if (Directory.Exists(old))
-        {
-            Directory.Delete(old, recursive: true);
-        }
+        AtomicFolder.Replace(staging, folder);
     }
 
     /// <summary>Finds the run's complete checkpoint folder, or null when it has none.</summary>
     public static string? Find(string runDirectory)
     {
-        foreach (var name in new[] { FolderName, FolderName + ".old" })
-        {
-            var folder = Path.Combine(runDirectory, name);
-            if (File.Exists(Path.Combine(folder, StateFile)))
-            {
-                return folder;
-            }
-        }
-        return null;
+        return AtomicFolder.FindComplete(runDirectory, FolderName, StateFile);
     }
 
     /// <summary>Reads the state of the checkpoint in <paramref name="folder"/>.</summary>

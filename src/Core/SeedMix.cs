@@ -1,7 +1,7 @@
 using System.IO.Hashing;
 using System.Text;
 
-namespace Skim.XcTrain.Training;
+namespace Skim.Core;
 
 /// <summary>
 /// Seeds derived from the run's seed and a purpose (and counters such as epoch and step), so every
