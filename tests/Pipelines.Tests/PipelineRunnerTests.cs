@@ -161,4 +161,26 @@ public sealed class PipelineRunnerTests : IDisposable
         Assert.Equal("paid", File.ReadAllText(_dir.File("b/cache.txt")));
         Assert.False(File.Exists(_dir.File("b/stale.txt")));
     }
+
+    [Fact]
+    public async Task A_provided_stage_never_runs_and_the_stages_after_it_read_its_folder()
+    {
+        // Given a's folder filled by hand (a provided artifact) and the pipeline marking it provided
+        Directory.CreateDirectory(_dir.File("a"));
+        File.WriteAllText(_dir.File("a/out.txt"), "provided text");
+        File.WriteAllText(_dir.File("in.txt"), "x");
+        var w = _dir.Path;
+        var pipeline = PipelineFile.Parse($"""
+            stages:
+              a: {"{"} kind: copy, provided: true, input: {w}/in.txt, output_directory: {w}/a {"}"}
+              b: {"{"} kind: copy, input: {w}/a/out.txt, output_directory: {w}/b {"}"}
+            """, _dir.File("p.yaml"), null, s_catalog);
+
+        var result = await RunAsync(pipeline);
+
+        Assert.Equal(["b"], Runs());
+        Assert.Equal("provided", result.Stages.Single(s => s.Name == "a").Status);
+        Assert.Equal("provided text", File.ReadAllText(_dir.File("b/out.txt")));
+        Assert.Null(Skim.Core.Manifests.RunManifest.Read(_dir.File("a")));
+    }
 }
