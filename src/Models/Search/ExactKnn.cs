@@ -123,14 +123,15 @@ public static class ExactKnn
                     using var blockScope = NewDisposeScope();
                     var db = resident ?? Load(database, start, count, device); // (B, D)
                     var scores = q.mm(db.t()); // (Q, B)
-                    var ids = arange(start, start + count, ScalarType.Int64, device).unsqueeze(0).expand(rows, count); // (Q, B)
+                    // Running candidates first: their ids are all lower, which the tie rule relies on.
+                    var offset = bestScores is null ? 0 : (int)bestScores.shape[1];
                     if (bestScores is not null)
                     {
-                        // Running candidates first: their ids are all lower, which the tie rule relies on.
                         scores = cat([bestScores, scores], 1); // (Q, k' + B)
-                        ids = cat([bestIds!, ids], 1); // (Q, k' + B)
                     }
-                    var (topScores, topIds) = SelectTopK(scores, ids, (int)Math.Min(k, scores.shape[1]));
+                    var runningIds = bestIds;
+                    var blockStart = start;
+                    var (topScores, topIds) = SelectTopK(scores, (int)Math.Min(k, scores.shape[1]), positions => IdsAt(positions, runningIds, offset, blockStart), device);
                     bestScores?.Dispose();
                     bestIds?.Dispose();
                     bestScores = topScores.MoveToOuterDisposeScope();
@@ -148,7 +149,42 @@ public static class ExactKnn
     /// Picks the <paramref name="k"/> best columns of each row, by score descending then id ascending.
     /// Requires that among equal scores of a row, column order already follows id order.
     /// </summary>
-    private static (Tensor Scores, Tensor Ids) SelectTopK(Tensor scores, Tensor ids, int k)
+    /// <remarks>
+    /// Usually one top-(k+1) finds them: unless a row's k-th and (k+1)-th scores are equal, its top k is
+    /// unambiguous, and two stable sorts of those k (by id, then by score) give the order. Only when
+    /// some row has a tie across the boundary does the exact selection below run on the whole block.
+    /// </remarks>
+    private static (Tensor Scores, Tensor Ids) SelectTopK(Tensor scores, int k, Func<Tensor, Tensor> idsAt, Device device)
+    {
+        var n = scores.shape[1];
+        var take = (int)Math.Min(k + 1, n);
+        var (values, positions) = scores.topk(take, 1); // (Q, k+1) sorted descending
+        if (take > k && values.select(1, k - 1).eq(values.select(1, k)).any().item<bool>())
+        {
+            return SelectTopKWithTies(scores, idsAt(arange(n, ScalarType.Int64, device).unsqueeze(0).expand(scores.shape[0], n)), k);
+        }
+        var ids = idsAt(positions.narrow(1, 0, k)); // (Q, k)
+        var (byId, idOrder) = ids.sort(1, descending: false, stable: true); // (Q, k)
+        var (sorted, order) = values.narrow(1, 0, k).gather(1, idOrder).sort(1, descending: true, stable: true); // (Q, k) stable keeps id order on ties
+        return (sorted, byId.gather(1, order));
+    }
+
+    /// <summary>The ids of candidate columns: the running best first (<paramref name="offset"/> of them), then the block's rows from <paramref name="blockStart"/>.</summary>
+    private static Tensor IdsAt(Tensor positions, Tensor? runningIds, int offset, long blockStart)
+    {
+        var fromBlock = positions - offset + blockStart; // (Q, m)
+        if (runningIds is null)
+        {
+            return fromBlock;
+        }
+        using var inRunning = positions.lt(offset); // (Q, m)
+        using var clamped = positions.clamp_max(offset - 1); // (Q, m)
+        using var running = runningIds.gather(1, clamped); // (Q, m)
+        return where(inRunning, running, fromBlock);
+    }
+
+    /// <summary>The exact selection, for blocks with ties across the k-th place: every column is ranked.</summary>
+    private static (Tensor Scores, Tensor Ids) SelectTopKWithTies(Tensor scores, Tensor ids, int k)
     {
         var n = scores.shape[1];
         var (values, _) = scores.topk(k, 1); // (Q, k) the k best values, correct whatever the tie order
