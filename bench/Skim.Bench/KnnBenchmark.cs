@@ -23,7 +23,7 @@ public sealed class KnnBenchmark : IBenchScenario
     /// <inheritdoc />
     public string Description => "step-2 exact top-200 inner-product kNN at d = 768 vs numpy matmul + argpartition";
 
-    private static int Queries => BenchOptions.Quick ? 1_000 : 20_000;
+    private static int Queries => BenchOptions.Quick ? 1_000 : 10_000;
 
     private static int Targets => BenchOptions.Quick ? 10_000 : 100_000;
 
@@ -39,7 +39,7 @@ public sealed class KnnBenchmark : IBenchScenario
         NpyFile.Write(targetsPath, NpyArray.Create(targets, [Targets, Dimension]));
         var flops = 2.0 * Queries * Targets * Dimension;
 
-        var tuning = await BenchPython.TuneAsync("knn_bench.py", ["--queries", queriesPath, "--targets", targetsPath, "--k", $"{K}", "--repeats", "1"], ct).ConfigureAwait(false);
+        var tuning = await BenchPython.TuneAsync("knn_bench.py", ["--queries", queriesPath, "--targets", targetsPath, "--k", $"{K}", "--repeats", "1", "--rows", $"{Math.Min(Queries, 1_000)}"], ct).ConfigureAwait(false);
         var options = new ExactKnnOptions { K = K, Device = "cpu" };
         var (q, t) = (EmbeddingRows.FromArray(queries, Queries, Dimension, "queries"), EmbeddingRows.FromArray(targets, Targets, Dimension, "targets"));
         ExactKnn.Search(q, t, options with { K = K }, null, ct); // warm-up

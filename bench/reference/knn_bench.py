@@ -5,7 +5,7 @@ the K largest, then a sort of those K by score (descending). This is the brute-f
 gpu_anns.py (matmul + topk), on the CPU with numpy. The timed run excludes loading the .npy files.
 baseline_tuning.describe() reports the BLAS kernel, threads and wait policy this process runs with.
 
-usage: knn_bench.py --queries Q.npy --targets T.npy --k 200 [--block 1024] [--repeats 2] [--out I.npy]
+usage: knn_bench.py --queries Q.npy --targets T.npy --k 200 [--block 1024] [--repeats 2] [--rows N] [--out I.npy]
 Prints one JSON object: {"seconds", "gflops", "matmul_gflops", "rates": {"knn": query rows/s},
 "baseline": describe()'s report}; with --out, the neighbour indices of the last run are saved there.
 """
@@ -43,11 +43,14 @@ def main():
     parser.add_argument("--block", type=int, default=1024)
     parser.add_argument("--repeats", type=int, default=2)
     parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument("--rows", type=int, default=0, help="use only the first ROWS queries (short probes)")
     parser.add_argument("--out")
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
     baseline = baseline_tuning.describe("float32")
     queries = np.load(args.queries)
+    if args.rows > 0:
+        queries = np.ascontiguousarray(queries[:args.rows])
     targets = np.load(args.targets)
     best = math.inf
     result = None

@@ -75,8 +75,8 @@ public sealed record Step2Options
     /// </summary>
     public int ChunkRows { get; init; } = 65536;
 
-    /// <summary>Gets how many synthetic rows the search scores at once. Defaults to 512.</summary>
-    public int QueryBlockSize { get; init; } = 512;
+    /// <summary>Gets how many synthetic rows the search scores at once. Defaults to 1024.</summary>
+    public int QueryBlockSize { get; init; } = 1024;
 
     /// <summary>Gets how many target rows the search holds on the device at once. Defaults to 65536.</summary>
     public int TargetBlockSize { get; init; } = 65536;

@@ -20,6 +20,13 @@ namespace Skim.Models.Search;
 /// </remarks>
 public static class ExactKnn
 {
+    /// <summary>
+    /// Database rows scored at once for the top-k merge. Selecting the top k of a narrow score block
+    /// is much cheaper than of a wide one (measured at d = 768: 8,192 columns ran 1.5x faster than
+    /// 65,536), while the matmul stays large enough to run at the BLAS rate.
+    /// </summary>
+    private const int ScoreColumns = 8192;
+
     /// <summary>Searches in memory and returns the (queries × k) neighbours.</summary>
     /// <exception cref="SkimConfigException">k exceeds the database rows, the dimensions differ, or an option is invalid.</exception>
     public static KnnResult Search(
@@ -116,26 +123,31 @@ public static class ExactKnn
                 var q = Load(queries, first, rows, device); // (Q, D)
                 Tensor? bestScores = null; // (Q, k') running best, k' <= k
                 Tensor? bestIds = null; // (Q, k') int64 database rows
-                for (long start = 0; start < database.Rows; start += databaseBlock)
+                for (long loaded = 0; loaded < database.Rows; loaded += databaseBlock)
                 {
                     ct.ThrowIfCancellationRequested();
-                    var count = (int)Math.Min(databaseBlock, database.Rows - start);
-                    using var blockScope = NewDisposeScope();
-                    var db = resident ?? Load(database, start, count, device); // (B, D)
-                    var scores = q.mm(db.t()); // (Q, B)
-                    // Running candidates first: their ids are all lower, which the tie rule relies on.
-                    var offset = bestScores is null ? 0 : (int)bestScores.shape[1];
-                    if (bestScores is not null)
+                    var count = (int)Math.Min(databaseBlock, database.Rows - loaded);
+                    using var loadScope = NewDisposeScope();
+                    var db = resident ?? Load(database, loaded, count, device); // (B, D)
+                    for (var column = 0; column < count; column += ScoreColumns)
                     {
-                        scores = cat([bestScores, scores], 1); // (Q, k' + B)
+                        var width = Math.Min(ScoreColumns, count - column);
+                        using var blockScope = NewDisposeScope();
+                        var scores = q.mm(db.narrow(0, column, width).t()); // (Q, W)
+                        // Running candidates first: their ids are all lower, which the tie rule relies on.
+                        var offset = bestScores is null ? 0 : (int)bestScores.shape[1];
+                        if (bestScores is not null)
+                        {
+                            scores = cat([bestScores, scores], 1); // (Q, k' + W)
+                        }
+                        var runningIds = bestIds;
+                        var blockStart = loaded + column;
+                        var (topScores, topIds) = SelectTopK(scores, (int)Math.Min(k, scores.shape[1]), positions => IdsAt(positions, runningIds, offset, blockStart), device);
+                        bestScores?.Dispose();
+                        bestIds?.Dispose();
+                        bestScores = topScores.MoveToOuterDisposeScope().MoveToOuterDisposeScope();
+                        bestIds = topIds.MoveToOuterDisposeScope().MoveToOuterDisposeScope();
                     }
-                    var runningIds = bestIds;
-                    var blockStart = start;
-                    var (topScores, topIds) = SelectTopK(scores, (int)Math.Min(k, scores.shape[1]), positions => IdsAt(positions, runningIds, offset, blockStart), device);
-                    bestScores?.Dispose();
-                    bestIds?.Dispose();
-                    bestScores = topScores.MoveToOuterDisposeScope();
-                    bestIds = topIds.MoveToOuterDisposeScope();
                 }
                 using var hostScores = bestScores!.cpu(); // (Q, k)
                 using var hostIds = bestIds!.to(ScalarType.Int32).cpu(); // (Q, k)

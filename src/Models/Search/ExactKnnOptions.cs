@@ -8,8 +8,8 @@ public sealed record ExactKnnOptions
     /// <summary>Gets how many neighbours are kept per query (SKIM stores 200 and maps with the first 10). Defaults to 200.</summary>
     public int K { get; init; } = 200;
 
-    /// <summary>Gets how many query rows are scored at once; memory grows with it. Defaults to 512.</summary>
-    public int QueryBlockSize { get; init; } = 512;
+    /// <summary>Gets how many query rows are scored at once; memory grows with it. Defaults to 1024.</summary>
+    public int QueryBlockSize { get; init; } = 1024;
 
     /// <summary>
     /// Gets how many database rows are held on the device at once. A database that fits in one block

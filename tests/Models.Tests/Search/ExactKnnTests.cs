@@ -47,6 +47,44 @@ public sealed class ExactKnnTests
         Assert.Equal(expectedScores, result.Scores);
     }
 
+    [Theory]
+    [InlineData(65536)]
+    [InlineData(5000)]
+    public void A_database_wider_than_one_score_block_gives_the_brute_force_ranking_with_ties(int databaseBlock)
+    {
+        // Given more database rows than one score block holds (8,192), with integer scores full of ties
+        var (queries, database) = IntegerEmbeddings(seed: 13, queryRows: 9, databaseRows: 20_000, dimension: 3);
+        var options = s_cpu with { K = 50, QueryBlockSize = 4, DatabaseBlockSize = databaseBlock };
+
+        // When
+        var result = ExactKnn.Search(queries.Rows, database.Rows, options);
+
+        // Then it equals the ranking by (score descending, index ascending)
+        var (expectedIndices, expectedScores) = BruteForce(queries.Values, database.Values, 9, 20_000, 3, 50);
+        Assert.Equal(expectedIndices, result.Indices);
+        Assert.Equal(expectedScores, result.Scores);
+    }
+
+    [Fact]
+    public void Without_ties_a_database_wider_than_one_score_block_gives_the_same_neighbours_as_one_whole_block_of_scores()
+    {
+        // Given Gaussian rows (distinct scores, so each score block takes the quick top-k) across three score blocks
+        var (queries, database) = GaussianEmbeddings(seed: 17, queryRows: 7, databaseRows: 20_000, dimension: 16);
+
+        // When searched as loaded blocks of 6,000 rows, and as one block
+        var split = ExactKnn.Search(queries.Rows, database.Rows, s_cpu with { K = 40, DatabaseBlockSize = 6_000 });
+        var whole = ExactKnn.Search(queries.Rows, database.Rows, s_cpu with { K = 40 });
+
+        // Then both equal a ranking of the full score rows computed here
+        for (var r = 0; r < 7; r++)
+        {
+            var scores = Enumerable.Range(0, 20_000).Select(j => Enumerable.Range(0, 16).Sum(d => (double)queries.Values[(r * 16) + d] * database.Values[(j * 16) + d])).ToArray();
+            var expected = Enumerable.Range(0, 20_000).OrderByDescending(j => scores[j]).ThenBy(j => j).Take(40).ToArray();
+            Assert.Equal(expected, split.RowIndices(r).ToArray());
+            Assert.Equal(expected, whole.RowIndices(r).ToArray());
+        }
+    }
+
     [SkippableTheory]
     [InlineData(true, 16, 16, 10)]
     [InlineData(false, 32, 50, 25)]
