@@ -157,7 +157,7 @@ internal static class PipelineCommand
         console.Write(table);
         foreach (var stage in result.Stages.Where(s => s.Kind == "compare"))
         {
-            CompareSummary.Render(console, stage.OutputDirectory);
+            CompareSummary.Render(console, stage);
         }
         console.MarkupLineInterpolated(CultureInfo.InvariantCulture, $"{result.Stages.Count(s => s.Status is "ran" or "re-ran" or "resumed")} stages ran, {result.Stages.Count(s => s.Status == "skipped")} up to date, in {result.Seconds:F0} s");
         if (result.ReportPath is not null)

@@ -110,13 +110,13 @@ public sealed class CompareStage : Stage<XcComparisonOptions>
         return summary;
     }
 
-    /// <summary>The numbers a pipeline shows: each run's P@k, PSP@k and R@k at every k.</summary>
+    /// <summary>The numbers a pipeline shows: each run's P@k, nDCG@k, PSP@k, PSnDCG@k and R@k at every k, keyed "RUN METRIC@k".</summary>
     internal static JsonObject Summary(XcComparisonReport report)
     {
         var summary = new JsonObject { ["runs"] = report.Runs.Count };
         foreach (var run in report.Runs)
         {
-            foreach (var name in (ReadOnlySpan<string>)["P", "PSP", "R"])
+            foreach (var name in (ReadOnlySpan<string>)["P", "nDCG", "PSP", "PSnDCG", "R"])
             {
                 foreach (var k in report.K)
                 {
