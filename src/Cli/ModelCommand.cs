@@ -45,6 +45,10 @@ public static class ModelCommand
         {
             Description = $"Target vocabulary size when training the tokenizer (special tokens included). Defaults to {ModelInitializer.DefaultVocabSize}.",
         };
+        var layers = new Option<int?>("--layers")
+        {
+            Description = "Number of transformer layers, replacing the preset's (the preset's width with fewer layers). Defaults to the preset's.",
+        };
         var seed = new Option<long>("--seed")
         {
             Description = "Seed of the random initialisation.",
@@ -74,6 +78,7 @@ public static class ModelCommand
             preset,
             tokenizer,
             vocabSize,
+            layers,
             seed,
             dtype,
             output,
@@ -89,6 +94,7 @@ public static class ModelCommand
                 Tokenizer = parseResult.GetValue(tokenizer)!,
                 OutputDirectory = parseResult.GetValue(output)!,
                 VocabSize = parseResult.GetValue(vocabSize),
+                Layers = parseResult.GetValue(layers),
                 Seed = parseResult.GetValue(seed),
                 DType = parseResult.GetValue(dtype)!,
                 Force = parseResult.GetValue(force),

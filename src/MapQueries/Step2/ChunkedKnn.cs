@@ -104,8 +104,8 @@ internal static class ChunkedKnn
     }
 
     /// <summary>
-    /// Opens the target embeddings for searching: a float32 file stays memory-mapped; a float16 file
-    /// is widened into memory (<see cref="EmbeddingRows"/> maps float32 only). Every row is checked for NaN.
+    /// Opens the target embeddings for searching, memory-mapped (float16 rows are widened as each block
+    /// is read); every row is checked for NaN first.
     /// </summary>
     private static Targets OpenTargets(string path, CancellationToken ct)
     {
@@ -118,23 +118,11 @@ internal static class ChunkedKnn
             }
             var width = (int)map.RowLength;
             var blockRows = (int)Math.Max(1, (1 << 20) / Math.Max(1, width));
-            float[]? all = map.Header.DType == NpyDType.Float16 ? new float[checked((int)(map.Rows * width))] : null;
             for (long row = 0; row < map.Rows; row += blockRows)
             {
                 ct.ThrowIfCancellationRequested();
                 var count = (int)Math.Min(blockRows, map.Rows - row);
-                var values = NpyChunks.ReadFloatRows(map, row, count);
-                NpyChunks.CheckFinite(values, width, row, path);
-                if (all is not null)
-                {
-                    values.CopyTo(all.AsSpan((int)(row * width)));
-                }
-            }
-            if (all is not null)
-            {
-                var rows = EmbeddingRows.FromArray(all, (int)map.Rows, width, path);
-                map.Dispose();
-                return new Targets(rows, null);
+                NpyChunks.CheckFinite(NpyChunks.ReadFloatRows(map, row, count), width, row, path);
             }
             return new Targets(EmbeddingRows.FromNpy(map), map);
         }

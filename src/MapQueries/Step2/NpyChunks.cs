@@ -105,11 +105,7 @@ internal static class NpyChunks
         }
         else
         {
-            var half = map.ReadRows<Half>(firstRow, rows);
-            for (var i = 0; i < half.Length; i++)
-            {
-                values[i] = (float)half[i];
-            }
+            Models.Search.EmbeddingRows.Widen(map.ReadRows<Half>(firstRow, rows), values);
         }
         return values;
     }

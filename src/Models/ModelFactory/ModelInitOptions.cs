@@ -27,6 +27,12 @@ public sealed record ModelInitOptions
     /// <summary>Gets the target vocabulary size when training a tokenizer. Defaults to null: 1000.</summary>
     public int? VocabSize { get; init; }
 
+    /// <summary>
+    /// Gets the number of transformer layers, replacing the preset's (a model of a real size's width with
+    /// fewer layers, e.g. for benchmarks and quick experiments). Defaults to null: the preset's.
+    /// </summary>
+    public int? Layers { get; init; }
+
     /// <summary>Gets the seed of the random initialisation. Defaults to 0.</summary>
     public long Seed { get; init; }
 
@@ -50,6 +56,10 @@ public sealed record ModelInitOptions
     {
         ModelPresets.Resolve(ModelPresets.ParseArchitecture(Architecture), Preset);
         TorchDevices.ParseDType(DType);
+        if (Layers is < 1)
+        {
+            throw new SkimConfigException($"--layers {Layers}: expected a positive number of layers");
+        }
         if (string.IsNullOrWhiteSpace(OutputDirectory))
         {
             throw new SkimConfigException("--out: expected a folder path");

@@ -43,7 +43,7 @@ public static class ModelInitializer
     {
         ArgumentNullException.ThrowIfNull(options);
         options.Validate();
-        var preset = ModelPresets.Resolve(ModelPresets.ParseArchitecture(options.Architecture), options.Preset);
+        var preset = WithLayers(ModelPresets.Resolve(ModelPresets.ParseArchitecture(options.Architecture), options.Preset), options.Layers);
         var dtype = TorchDevices.ParseDType(options.DType);
         var output = Path.GetFullPath(options.OutputDirectory);
         CheckOutput(output, options.Force);
@@ -81,6 +81,14 @@ public static class ModelInitializer
         }
         return new ModelInitResult(ModelInspector.Inspect(output), preset, options.TrainsTokenizer);
     }
+
+    private static ModelPreset WithLayers(ModelPreset preset, int? layers) => layers switch
+    {
+        null => preset,
+        { } n when preset.Decoder is { } decoder => preset with { Decoder = decoder with { NumHiddenLayers = n } },
+        { } n when preset.Bert is { } bert => preset with { Bert = bert with { NumHiddenLayers = n } },
+        { } n => preset with { DistilBert = preset.DistilBert! with { NLayers = n } },
+    };
 
     private static void CheckOutput(string output, bool force)
     {

@@ -1,4 +1,6 @@
 using Skim.Core;
+using System.Buffers;
+using System.Numerics.Tensors;
 using Skim.Core.Formats.Npy;
 
 namespace Skim.Models.Search;
@@ -39,8 +41,11 @@ public abstract class EmbeddingRows
         return new ArrayRows(values, rows, dimension, name);
     }
 
-    /// <summary>Uses a mapped 2-d float32 <c>.npy</c> file; the map stays owned by the caller.</summary>
-    /// <exception cref="SkimFormatException">The file is not a 2-d float32 array.</exception>
+    /// <summary>
+    /// Uses a mapped 2-d float32 or float16 <c>.npy</c> file; the map stays owned by the caller. float16
+    /// rows are widened to float32 block by block as they are read, so the file is never copied whole.
+    /// </summary>
+    /// <exception cref="SkimFormatException">The file is not a 2-d float32 or float16 array.</exception>
     public static EmbeddingRows FromNpy(NpyMemoryMap map)
     {
         ArgumentNullException.ThrowIfNull(map);
@@ -48,16 +53,20 @@ public abstract class EmbeddingRows
         {
             throw new SkimFormatException(map.Path, null, $"expected a 2-d (rows, dimension) embedding array, found shape {map.Header.ShapeText}");
         }
-        if (map.Header.DType != NpyDType.Float32)
+        if (map.Header.DType is not (NpyDType.Float32 or NpyDType.Float16))
         {
-            throw new SkimFormatException(map.Path, null, $"expected dtype float32 (<f4), found {map.Header.DType.Descr()}");
+            throw new SkimFormatException(map.Path, null, $"expected dtype float32 (<f4) or float16 (<f2), found {map.Header.DType.Descr()}");
         }
         if (map.RowLength > int.MaxValue)
         {
             throw new SkimFormatException(map.Path, null, $"expected an embedding size below {int.MaxValue}, found {map.RowLength}");
         }
-        return new MappedRows(map);
+        return map.Header.DType == NpyDType.Float16 ? new MappedHalfRows(map) : new MappedRows(map);
     }
+
+    /// <summary>Widens float16 values to float32 (vectorised).</summary>
+    public static void Widen(ReadOnlySpan<Half> source, Span<float> destination) =>
+        TensorPrimitives.ConvertToSingle(source, destination);
 
     /// <summary>Copies <paramref name="destination"/>.Length / Dimension whole rows starting at <paramref name="firstRow"/>.</summary>
     public abstract void ReadRows(long firstRow, Span<float> destination);
@@ -71,5 +80,32 @@ public abstract class EmbeddingRows
     private sealed class MappedRows(NpyMemoryMap map) : EmbeddingRows(map.Rows, (int)map.RowLength, map.Path)
     {
         public override void ReadRows(long firstRow, Span<float> destination) => map.ReadRows(firstRow, destination);
+    }
+
+    private sealed class MappedHalfRows(NpyMemoryMap map) : EmbeddingRows(map.Rows, (int)map.RowLength, map.Path)
+    {
+        // Rows are read through a small rented buffer so the float16 file is never duplicated whole.
+        private const int BufferValues = 1 << 18;
+
+        public override void ReadRows(long firstRow, Span<float> destination)
+        {
+            var rowsPerRead = Math.Max(1, BufferValues / Math.Max(1, Dimension));
+            var buffer = ArrayPool<Half>.Shared.Rent(rowsPerRead * Dimension);
+            try
+            {
+                var totalRows = Dimension == 0 ? 0 : destination.Length / Dimension;
+                for (var done = 0; done < totalRows; done += rowsPerRead)
+                {
+                    var rows = Math.Min(rowsPerRead, totalRows - done);
+                    var half = buffer.AsSpan(0, rows * Dimension);
+                    map.ReadRows(firstRow + done, half);
+                    Widen(half, destination.Slice(done * Dimension, rows * Dimension));
+                }
+            }
+            finally
+            {
+                ArrayPool<Half>.Shared.Return(buffer);
+            }
+        }
     }
 }

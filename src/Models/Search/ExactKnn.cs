@@ -94,6 +94,10 @@ public static class ExactKnn
         {
             throw new SkimConfigException($"k: {options.K} neighbours asked for but the database {database.Name} has only {database.Rows} rows; use k <= {database.Rows}");
         }
+        if (database.Rows > int.MaxValue)
+        {
+            throw new SkimConfigException($"{database.Name}: {database.Rows} rows; neighbour indices are int32, so a database holds at most {int.MaxValue} rows (shard the targets)");
+        }
         return options.K;
     }
 
@@ -114,6 +118,13 @@ public static class ExactKnn
 
         // A database that fits in one block is loaded once and reused by every query block.
         using var resident = databaseBlock == database.Rows ? Load(database, 0, databaseBlock, device) : null; // (M, D)
+        var hostSelection = options.Selection == KnnSelection.Host
+            || (options.Selection == KnnSelection.Auto && device.type == DeviceType.CPU);
+        if (hostSelection)
+        {
+            RunWithHostSelection(queries, database, k, device, databaseBlock, queryBlock, resident, sink, progress, ct);
+            return;
+        }
         for (long first = 0; first < queries.Rows; first += queryBlock)
         {
             ct.ThrowIfCancellationRequested();
@@ -153,6 +164,59 @@ public static class ExactKnn
                 using var hostIds = bestIds!.to(ScalarType.Int32).cpu(); // (Q, k)
                 sink(first, hostIds.data<int>().ToArray(), hostScores.data<float>().ToArray());
             }
+            progress?.Report(new ExactKnnProgress(first + rows, queries.Rows));
+        }
+    }
+
+    /// <summary>
+    /// The CPU search: each score block is computed by one matmul into a host buffer and merged into
+    /// every row's running top k by <see cref="RunningTopK"/>, which skips, a vector at a time, the
+    /// scores below the row's current k-th best.
+    /// </summary>
+    private static void RunWithHostSelection(
+        EmbeddingRows queries,
+        EmbeddingRows database,
+        int k,
+        Device device,
+        int databaseBlock,
+        int queryBlock,
+        Tensor? resident,
+        BlockSink sink,
+        IProgress<ExactKnnProgress>? progress,
+        CancellationToken ct)
+    {
+        var columns = (int)Math.Min(ScoreColumns, databaseBlock);
+        var buffer = GC.AllocateUninitializedArray<float>(checked(queryBlock * columns));
+        var indices = GC.AllocateUninitializedArray<int>(checked(queryBlock * k));
+        var scores = GC.AllocateUninitializedArray<float>(checked(queryBlock * k));
+        for (long first = 0; first < queries.Rows; first += queryBlock)
+        {
+            ct.ThrowIfCancellationRequested();
+            var rows = (int)Math.Min(queryBlock, queries.Rows - first);
+            var top = new RunningTopK(rows, k);
+            using (NewDisposeScope())
+            {
+                var q = Load(queries, first, rows, device); // (Q, D)
+                for (long loaded = 0; loaded < database.Rows; loaded += databaseBlock)
+                {
+                    ct.ThrowIfCancellationRequested();
+                    var count = (int)Math.Min(databaseBlock, database.Rows - loaded);
+                    using var loadScope = NewDisposeScope();
+                    var db = resident ?? Load(database, loaded, count, device); // (B, D)
+                    for (var column = 0; column < count; column += columns)
+                    {
+                        var width = Math.Min(columns, count - column);
+                        using (NewDisposeScope())
+                        {
+                            using var blockScores = q.mm(db.narrow(0, column, width).t()); // (Q, W)
+                            blockScores.data<float>().CopyTo(buffer.AsSpan(0, rows * width));
+                        }
+                        top.Add(buffer, width, checked((int)(loaded + column)));
+                    }
+                }
+            }
+            top.CopyTo(indices, scores);
+            sink(first, indices.AsSpan(0, rows * k), scores.AsSpan(0, rows * k));
             progress?.Report(new ExactKnnProgress(first + rows, queries.Rows));
         }
     }

@@ -21,6 +21,12 @@ public sealed record ExactKnnOptions
     /// <summary>Gets the device: <c>auto</c>, <c>cpu</c>, <c>cuda</c> or <c>cuda:N</c>. Defaults to auto.</summary>
     public string Device { get; init; } = "auto";
 
+    /// <summary>
+    /// Gets how the running top k is kept. <see cref="KnnSelection.Auto"/> (the default) selects on the
+    /// host on CPU and with libtorch's <c>topk</c> on other devices; tests pin either path.
+    /// </summary>
+    internal KnnSelection Selection { get; init; } = KnnSelection.Auto;
+
     /// <summary>Throws a <see cref="SkimConfigException"/> naming the first invalid option.</summary>
     public void Validate()
     {
@@ -37,4 +43,17 @@ public sealed record ExactKnnOptions
             throw new SkimConfigException($"database_block_size: expected a positive number of rows, found {DatabaseBlockSize}");
         }
     }
+}
+
+/// <summary>Where <see cref="ExactKnn"/> selects each block's best candidates.</summary>
+internal enum KnnSelection
+{
+    /// <summary>Host selection on CPU, libtorch's <c>topk</c> on other devices.</summary>
+    Auto,
+
+    /// <summary>On the host: threshold scan and per-row heaps (<see cref="RunningTopK"/>).</summary>
+    Host,
+
+    /// <summary>libtorch's <c>topk</c> over every score block, on the search's device.</summary>
+    TorchTopK,
 }

@@ -87,6 +87,36 @@ public sealed class ModelInitializerTests : IDisposable
         Assert.Contains(embeddings, v => v != 0);
     }
 
+    [Theory]
+    [InlineData("distilbert", "distilbert-base-uncased", "n_layers", "dim", 768)]
+    [InlineData("bert", "small", "num_hidden_layers", "hidden_size", 256)]
+    [InlineData("llama", "small", "num_hidden_layers", "hidden_size", 0)]
+    public void Layers_replace_the_presets_depth_and_keep_its_width(string arch, string preset, string layersKey, string widthKey, int width)
+    {
+        // Given a preset created with one layer instead of its own count
+        var result = ModelInitializer.Create(Options(arch, $"train:{_corpus}", preset: preset, vocabSize: 400) with { Layers = 1 });
+
+        // When its config is read
+        using var config = System.Text.Json.JsonDocument.Parse(File.ReadAllText(Path.Combine(result.Info.Folder, "config.json")));
+
+        // Then it has one layer, the preset's width, and the weights of exactly one layer
+        Assert.Equal(1, config.RootElement.GetProperty(layersKey).GetInt32());
+        if (width > 0)
+        {
+            Assert.Equal(width, config.RootElement.GetProperty(widthKey).GetInt32());
+        }
+        using var weights = SafeTensorsFile.Open(Path.Combine(result.Info.Folder, "model.safetensors"));
+        var layerIndices = weights.Names.Select(n => System.Text.RegularExpressions.Regex.Match(n, @"\.(?:layer|layers)\.(\d+)\.")).Where(m => m.Success).Select(m => m.Groups[1].Value).Distinct().ToArray();
+        Assert.Equal(["0"], layerIndices);
+    }
+
+    [Fact]
+    public void A_non_positive_layer_count_is_refused_naming_the_option()
+    {
+        var error = Assert.Throws<SkimConfigException>(() => ModelInitializer.Create(Options("bert", $"train:{_corpus}") with { Layers = 0 }));
+        Assert.Equal("--layers 0: expected a positive number of layers", error.Message);
+    }
+
     [Fact]
     public void A_tiny_distilbert_takes_a_copied_tokenizer_folder_and_its_full_vocabulary_size()
     {

@@ -9,15 +9,21 @@ public sealed class ExactKnnTests
 {
     private static readonly ExactKnnOptions s_cpu = new() { Device = "cpu" };
 
-    [Fact]
-    public void A_hand_computed_case_is_sorted_by_score_with_ties_to_the_lower_index()
+    /// <summary>The CPU search with the host selection (the default on CPU) or libtorch's topk (the path other devices take).</summary>
+    private static ExactKnnOptions Cpu(bool hostSelection) =>
+        s_cpu with { Selection = hostSelection ? KnnSelection.Host : KnnSelection.TorchTopK };
+
+    [Theory]
+    [InlineData(true)]
+    [InlineData(false)]
+    public void A_hand_computed_case_is_sorted_by_score_with_ties_to_the_lower_index(bool hostSelection)
     {
         // Given database rows (1,0) (0,1) (1,1) (1,0) and queries (1,0) and (0,2)
         var database = EmbeddingRows.FromArray([1, 0, 0, 1, 1, 1, 1, 0], 4, 2);
         var queries = EmbeddingRows.FromArray([1, 0, 0, 2], 2, 2);
 
         // When
-        var result = ExactKnn.Search(queries, database, s_cpu with { K = 3 });
+        var result = ExactKnn.Search(queries, database, Cpu(hostSelection) with { K = 3 });
 
         // Then query 0 scores 1,0,1,1 (three-way tie → 0,2,3); query 1 scores 0,2,2,0 (tie → 1,2, then 0)
         Assert.Equal([0, 2, 3, 1, 2, 0], result.Indices);
@@ -27,16 +33,19 @@ public sealed class ExactKnnTests
     }
 
     [Theory]
-    [InlineData(1, 1)]
-    [InlineData(7, 5)]
-    [InlineData(64, 64)]
-    [InlineData(1000, 1000)]
-    [InlineData(3, 97)]
-    public void Block_sizes_do_not_change_the_result_even_with_many_ties_across_blocks(int queryBlock, int databaseBlock)
+    [InlineData(1, 1, true)]
+    [InlineData(7, 5, true)]
+    [InlineData(64, 64, true)]
+    [InlineData(1000, 1000, true)]
+    [InlineData(3, 97, true)]
+    [InlineData(1, 1, false)]
+    [InlineData(7, 5, false)]
+    [InlineData(3, 97, false)]
+    public void Block_sizes_do_not_change_the_result_even_with_many_ties_across_blocks(int queryBlock, int databaseBlock, bool hostSelection)
     {
         // Given small-integer embeddings: every score is an exact integer and ties are everywhere
         var (queries, database) = IntegerEmbeddings(seed: 11, queryRows: 40, databaseRows: 150, dimension: 6);
-        var options = s_cpu with { K = 12, QueryBlockSize = queryBlock, DatabaseBlockSize = databaseBlock };
+        var options = Cpu(hostSelection) with { K = 12, QueryBlockSize = queryBlock, DatabaseBlockSize = databaseBlock };
 
         // When
         var result = ExactKnn.Search(queries.Rows, database.Rows, options);
@@ -48,13 +57,15 @@ public sealed class ExactKnnTests
     }
 
     [Theory]
-    [InlineData(65536)]
-    [InlineData(5000)]
-    public void A_database_wider_than_one_score_block_gives_the_brute_force_ranking_with_ties(int databaseBlock)
+    [InlineData(65536, true)]
+    [InlineData(5000, true)]
+    [InlineData(65536, false)]
+    [InlineData(5000, false)]
+    public void A_database_wider_than_one_score_block_gives_the_brute_force_ranking_with_ties(int databaseBlock, bool hostSelection)
     {
         // Given more database rows than one score block holds (8,192), with integer scores full of ties
         var (queries, database) = IntegerEmbeddings(seed: 13, queryRows: 9, databaseRows: 20_000, dimension: 3);
-        var options = s_cpu with { K = 50, QueryBlockSize = 4, DatabaseBlockSize = databaseBlock };
+        var options = Cpu(hostSelection) with { K = 50, QueryBlockSize = 4, DatabaseBlockSize = databaseBlock };
 
         // When
         var result = ExactKnn.Search(queries.Rows, database.Rows, options);
@@ -65,15 +76,17 @@ public sealed class ExactKnnTests
         Assert.Equal(expectedScores, result.Scores);
     }
 
-    [Fact]
-    public void Without_ties_a_database_wider_than_one_score_block_gives_the_same_neighbours_as_one_whole_block_of_scores()
+    [Theory]
+    [InlineData(true)]
+    [InlineData(false)]
+    public void Without_ties_a_database_wider_than_one_score_block_gives_the_same_neighbours_as_one_whole_block_of_scores(bool hostSelection)
     {
         // Given Gaussian rows (distinct scores, so each score block takes the quick top-k) across three score blocks
         var (queries, database) = GaussianEmbeddings(seed: 17, queryRows: 7, databaseRows: 20_000, dimension: 16);
 
         // When searched as loaded blocks of 6,000 rows, and as one block
-        var split = ExactKnn.Search(queries.Rows, database.Rows, s_cpu with { K = 40, DatabaseBlockSize = 6_000 });
-        var whole = ExactKnn.Search(queries.Rows, database.Rows, s_cpu with { K = 40 });
+        var split = ExactKnn.Search(queries.Rows, database.Rows, Cpu(hostSelection) with { K = 40, DatabaseBlockSize = 6_000 });
+        var whole = ExactKnn.Search(queries.Rows, database.Rows, Cpu(hostSelection) with { K = 40 });
 
         // Then both equal a ranking of the full score rows computed here
         for (var r = 0; r < 7; r++)
@@ -86,9 +99,11 @@ public sealed class ExactKnnTests
     }
 
     [SkippableTheory]
-    [InlineData(true, 16, 16, 10)]
-    [InlineData(false, 32, 50, 25)]
-    public void The_neighbours_equal_the_numpy_argsort_reference(bool integers, int queryBlock, int databaseBlock, int k)
+    [InlineData(true, 16, 16, 10, true)]
+    [InlineData(false, 32, 50, 25, true)]
+    [InlineData(true, 16, 16, 10, false)]
+    [InlineData(false, 32, 50, 25, false)]
+    public void The_neighbours_equal_the_numpy_argsort_reference(bool integers, int queryBlock, int databaseBlock, int k, bool hostSelection)
     {
         PythonReference.Require("numpy");
 
@@ -101,7 +116,7 @@ public sealed class ExactKnnTests
         NpyFile.Write(temp.File("db.npy"), NpyArray.Create(database.Values, 120, database.Rows.Dimension));
         using var queryMap = NpyMemoryMap.Open(temp.File("q.npy"));
         using var databaseMap = NpyMemoryMap.Open(temp.File("db.npy"));
-        var options = s_cpu with { K = k, QueryBlockSize = queryBlock, DatabaseBlockSize = databaseBlock };
+        var options = Cpu(hostSelection) with { K = k, QueryBlockSize = queryBlock, DatabaseBlockSize = databaseBlock };
 
         // When
         ExactKnn.SearchToFiles(EmbeddingRows.FromNpy(queryMap), EmbeddingRows.FromNpy(databaseMap), temp.File("ours"), options);
@@ -206,7 +221,27 @@ public sealed class ExactKnnTests
         var error = Assert.Throws<SkimFormatException>(() => EmbeddingRows.FromNpy(map));
 
         // Then
-        Assert.Equal($"{temp.File("e.npy")}: expected dtype float32 (<f4), found <f8", error.Message);
+        Assert.Equal($"{temp.File("e.npy")}: expected dtype float32 (<f4) or float16 (<f2), found <f8", error.Message);
+    }
+
+    [Fact]
+    public void A_float16_file_is_searched_as_its_values_widened_to_float32()
+    {
+        // Given Gaussian targets stored as float16, read through a map in more than one buffer's worth of rows
+        using var temp = new TempDirectory();
+        var (queries, database) = GaussianEmbeddings(seed: 21, queryRows: 5, databaseRows: 600, dimension: 700);
+        var half = database.Values.Select(v => (Half)v).ToArray();
+        NpyFile.Write(temp.File("db16.npy"), NpyArray.Create(half, 600, 700));
+        var widened = half.Select(h => (float)h).ToArray();
+        using var map = NpyMemoryMap.Open(temp.File("db16.npy"));
+
+        // When searched from the float16 file and from the widened values in memory
+        var fromFile = ExactKnn.Search(queries.Rows, EmbeddingRows.FromNpy(map), s_cpu with { K = 30, DatabaseBlockSize = 500 });
+        var fromArray = ExactKnn.Search(queries.Rows, EmbeddingRows.FromArray(widened, 600, 700), s_cpu with { K = 30, DatabaseBlockSize = 500 });
+
+        // Then the results are identical
+        Assert.Equal(fromArray.Indices, fromFile.Indices);
+        Assert.Equal(fromArray.Scores, fromFile.Scores);
     }
 
     private static ((EmbeddingRows Rows, float[] Values) Queries, (EmbeddingRows Rows, float[] Values) Database) IntegerEmbeddings(int seed, int queryRows, int databaseRows, int dimension)
