@@ -70,7 +70,7 @@ public sealed partial class Step2MemoryBenchmark : IBenchScenario
         }
         var peakKb = long.Parse(MaxRss().Match(childErr).Groups[1].Value, CultureInfo.InvariantCulture);
 
-        var stageDir = Path.Combine(dir, "step2");
+        var stageDir = Path.Combine(dir, "step2", "embeddings");
         long Size(string name) => new FileInfo(Path.Combine(stageDir, name)).Length;
         var embeddings = Size("rewrite_doc_embeddings.npy") + Size("trn_doc_embeddings.npy");
         var inputFiles = Directory.EnumerateFiles(Path.Combine(dir, "data"), "*", SearchOption.AllDirectories)

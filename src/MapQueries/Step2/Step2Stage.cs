@@ -5,6 +5,7 @@ using System.Text.RegularExpressions;
 using Skim.Core;
 using Skim.Core.Datasets;
 using Skim.Core.Formats.Npy;
+using Skim.Core.IO;
 using Skim.Core.Manifests;
 using Skim.Core.Stages;
 using Skim.MapQueries.Mapping;
@@ -26,7 +27,9 @@ namespace Skim.MapQueries.Step2;
 /// <c>report.json</c>, <c>score_histogram.png</c>, <c>sweep/k{K}-t{T}/</c> per extra setting, <c>manifest.json</c>.
 /// Every file that exists is complete (atomic writes), and the run reuses the ones it finds: a killed
 /// run resumes at its first missing chunk, and with the embeddings and neighbours in place only the
-/// mapping is redone. A shard (<see cref="Step2Options.Shard"/>) embeds and searches its chunks of the
+/// mapping is redone. A re-run with other options keeps <c>embeddings/</c> and the neighbour files when
+/// <c>embeddings/fingerprint.json</c> shows they were computed from the same encoder, texts and embedding
+/// options (and k), so changing top_k or the threshold in a pipeline only redoes the mapping. A shard (<see cref="Step2Options.Shard"/>) embeds and searches its chunks of the
 /// synthetic rows into <c>shards/K-of-N/</c>; a run without a shard then merges the complete shards.
 /// </remarks>
 public sealed partial class Step2Stage : Stage<Step2Options>
@@ -55,8 +58,21 @@ public sealed partial class Step2Stage : Stage<Step2Options>
     /// <summary>The folder of the extra settings below the output folder.</summary>
     public const string SweepFolder = "sweep";
 
+    /// <summary>
+    /// The record, inside <see cref="EmbeddingsFolder"/>, of what the embeddings and neighbours in the
+    /// folder were computed from (encoder files, texts, the options that change them).
+    /// </summary>
+    public const string FingerprintFileName = "fingerprint.json";
+
     /// <inheritdoc />
     public override string Kind => StageKind;
+
+    /// <summary>
+    /// Gets the costly outputs a re-run keeps: the embeddings and the neighbour files. A re-run caused by
+    /// a change of the mapping (top_k, threshold, sweep) then redoes only the mapping; <see cref="FingerprintFileName"/>
+    /// tells whether they still fit the new options and inputs, and they are discarded when not.
+    /// </summary>
+    public override IReadOnlyList<string> KeptOnRerun => [EmbeddingsFolder, KnnResult.IndicesFileName, KnnResult.ScoresFileName];
 
     /// <summary>Gets the folder of shard <paramref name="index"/> of <paramref name="count"/> below <paramref name="outputDirectory"/>.</summary>
     public static string ShardDirectory(string outputDirectory, int index, int count) =>
@@ -132,6 +148,7 @@ public sealed partial class Step2Stage : Stage<Step2Options>
         }
 
         var started = StageManifests.WriteStarted(Kind, options, options.Seed, inputs, directory);
+        var reused = ReuseOrDiscard(options, directory, rewritesPath);
         var seconds = new JsonObject();
         var chunks = NpyChunks.Count(syntheticRows, options.ChunkRows);
         var (firstChunk, endChunk) = options.ParsedShard is { } shard ? NpyChunks.ShardChunks(chunks, shard.Index, shard.Count) : (0, chunks);
@@ -147,6 +164,10 @@ public sealed partial class Step2Stage : Stage<Step2Options>
             ["synthetic_queries"] = syntheticRows,
             ["targets"] = targetCount,
         };
+        if (reused is not null)
+        {
+            summary["reused"] = reused;
+        }
 
         var merged = options.ParsedShard is null ? MergeShards(options, directory, targetsPath, rewriteEmbeddingsPath, ct) : 0;
         if (merged > 0)
@@ -256,6 +277,77 @@ public sealed partial class Step2Stage : Stage<Step2Options>
         StageManifests.WriteComplete(Kind, options, options.Seed, inputs, directory, [directory], summary, started);
         return summary;
     }
+
+    /// <summary>
+    /// Compares what the kept embeddings and neighbours were computed from with this run: embeddings
+    /// from another encoder, other texts or other embedding options are deleted, and so are neighbours
+    /// of another k; then records this run's fingerprint. Files found without a fingerprint (placed by
+    /// hand, e.g. SKIM's provided embeddings) are kept. Returns what was reused, or null for nothing.
+    /// </summary>
+    private static string? ReuseOrDiscard(Step2Options options, string directory, string rewritesPath)
+    {
+        var embeddingsDirectory = Path.Combine(directory, EmbeddingsFolder);
+        var fingerprintPath = Path.Combine(embeddingsDirectory, FingerprintFileName);
+        string encoder;
+        try
+        {
+            encoder = MappingEncoder.ResolveDirectory(options.Encoder);
+        }
+        catch (SkimConfigException)
+        {
+            encoder = options.Encoder;
+        }
+        var embeddings = new JsonObject
+        {
+            ["encoder"] = Fingerprint(encoder),
+            ["dataset"] = Fingerprint(options.DatasetDirectory),
+            ["rewrites"] = Fingerprint(rewritesPath),
+            ["orientation"] = options.Orientation == MappingOrientation.QuerySide ? "query-side" : "label-side",
+            ["pooling"] = options.Pooling?.ToString(),
+            ["normalize"] = options.Normalize,
+            ["max_length"] = options.MaxLength,
+            ["embedding_dtype"] = options.EmbeddingDType,
+            ["chunk_rows"] = options.ChunkRows,
+            ["shard"] = options.Shard,
+        };
+        var current = new JsonObject { ["embeddings"] = embeddings, ["knn"] = options.Knn };
+        var neighbourFiles = new[] { Path.Combine(directory, KnnResult.IndicesFileName), Path.Combine(directory, KnnResult.ScoresFileName) };
+        string? reused = null;
+        if (File.Exists(fingerprintPath))
+        {
+            var previous = JsonNode.Parse(File.ReadAllText(fingerprintPath)) as JsonObject;
+            if (!Directory.Exists(encoder) && previous?["embeddings"]?["encoder"] is { } recorded)
+            {
+                // The encoder is gone (moved, deleted, another machine): embeddings already made with it
+                // still serve a new mapping setting; a present, different encoder invalidates them.
+                embeddings["encoder"] = recorded.DeepClone();
+            }
+            var sameEmbeddings = previous?["embeddings"] is { } e && JsonNode.DeepEquals(e, embeddings);
+            var sameKnn = sameEmbeddings && previous?["knn"] is { } k && JsonNode.DeepEquals(k, current["knn"]);
+            if (!sameEmbeddings)
+            {
+                Directory.Delete(embeddingsDirectory, recursive: true);
+            }
+            if (!sameKnn)
+            {
+                foreach (var file in neighbourFiles)
+                {
+                    File.Delete(file);
+                }
+            }
+            var embeddingsKept = sameEmbeddings && Directory.EnumerateFiles(embeddingsDirectory, "*.npy").Any();
+            var neighboursKept = sameKnn && neighbourFiles.All(File.Exists);
+            reused = neighboursKept ? "embeddings and neighbours" : embeddingsKept ? "embeddings" : null;
+        }
+        Directory.CreateDirectory(embeddingsDirectory);
+        AtomicFile.WriteAllText(fingerprintPath, current.ToJsonString(new System.Text.Json.JsonSerializerOptions { WriteIndented = true }) + "\n");
+        return reused;
+    }
+
+    /// <summary>The relative names, sizes and hashes of a file or of every file below a folder.</summary>
+    private static JsonArray Fingerprint(string path) =>
+        new([.. RunManifest.Describe(path, Directory.Exists(path) ? path : Path.GetDirectoryName(Path.GetFullPath(path)))
+            .Select(f => (JsonNode)JsonValue.Create($"{f.Path.Replace('\\', '/')} {f.Bytes} {f.XxHash128}"))]);
 
     private static ChunkedEmbedder OpenEmbedder(Step2Options options, NpyDType dtype)
     {

@@ -226,6 +226,58 @@ public sealed class Step2StageTests(Step2TestData data) : IClassFixture<Step2Tes
     }
 
     [Fact]
+    public async Task A_rerun_after_a_mapping_change_keeps_the_embeddings_and_neighbours_and_a_changed_encoding_discards_them()
+    {
+        // Given a complete run
+        var output = data.NewFolder("kept");
+        var options = data.Options(output);
+        await Run(options);
+        var neighbours = File.ReadAllBytes(Path.Combine(output, KnnResult.IndicesFileName));
+
+        // When the pipeline runner re-runs it with another top_k (it clears all but the stage's kept files)
+        ClearLikeTheRunner(output);
+        var remapped = await Run(options with { TopK = 2 });
+
+        // Then nothing is embedded or searched again and the mapping uses the kept neighbours
+        Assert.Equal(0, remapped["rows_embedded"]!.GetValue<long>());
+        Assert.Equal(0, remapped["rows_searched"]!.GetValue<long>());
+        Assert.Equal("embeddings and neighbours", remapped["reused"]!.GetValue<string>());
+        Assert.Equal(neighbours, File.ReadAllBytes(Path.Combine(output, KnnResult.IndicesFileName)));
+        AssertMatrixEqualsRule(output, output, new SkimMappingOptions { TopK = 2, Threshold = options.Threshold });
+
+        // When k changes: the embeddings stay, the neighbours are searched again
+        ClearLikeTheRunner(output);
+        var researched = await Run(options with { TopK = 2, Knn = 4 });
+        Assert.Equal(0, researched["rows_embedded"]!.GetValue<long>());
+        Assert.True(researched["rows_searched"]!.GetValue<long>() > 0);
+        Assert.Equal("embeddings", researched["reused"]!.GetValue<string>());
+
+        // When the texts are encoded differently (max_length): everything is computed again
+        ClearLikeTheRunner(output);
+        var reembedded = await Run(options with { MaxLength = options.MaxLength - 1 });
+        Assert.True(reembedded["rows_embedded"]!.GetValue<long>() > 0);
+        Assert.True(reembedded["rows_searched"]!.GetValue<long>() > 0);
+        Assert.Null(reembedded["reused"]);
+    }
+
+    /// <summary>Deletes what <c>StageExecution</c> deletes before a re-run: all but the stage's kept entries.</summary>
+    private static void ClearLikeTheRunner(string folder)
+    {
+        var kept = new Step2Stage().KeptOnRerun.Select(k => Path.GetFullPath(Path.Combine(folder, k))).ToHashSet();
+        foreach (var entry in Directory.EnumerateFileSystemEntries(folder).Where(e => !kept.Contains(Path.GetFullPath(e))))
+        {
+            if (Directory.Exists(entry))
+            {
+                Directory.Delete(entry, recursive: true);
+            }
+            else
+            {
+                File.Delete(entry);
+            }
+        }
+    }
+
+    [Fact]
     public async Task A_sweep_writes_each_setting_from_the_same_neighbours()
     {
         // Given a sweep of two settings beside the main one
