@@ -71,6 +71,21 @@ public abstract class EmbeddingRows
     /// <summary>Copies <paramref name="destination"/>.Length / Dimension whole rows starting at <paramref name="firstRow"/>.</summary>
     public abstract void ReadRows(long firstRow, Span<float> destination);
 
+    /// <summary>
+    /// Gets rows [<paramref name="firstRow"/>, <paramref name="firstRow"/> + <paramref name="rows"/>) as
+    /// rows of their own (not copied): a shard of the targets, searched on its own and merged with
+    /// <see cref="KnnResult.MergeTargetShards"/>.
+    /// </summary>
+    /// <exception cref="ArgumentOutOfRangeException">The range lies outside the rows.</exception>
+    public EmbeddingRows Slice(long firstRow, long rows)
+    {
+        if (firstRow < 0 || rows < 0 || firstRow > Rows - rows)
+        {
+            throw new ArgumentOutOfRangeException(nameof(firstRow), firstRow, $"{Name}: rows {firstRow}..{firstRow + rows} lie outside [0, {Rows})");
+        }
+        return new SliceRows(this, firstRow, rows);
+    }
+
     private sealed class ArrayRows(float[] values, int rows, int dimension, string name) : EmbeddingRows(rows, dimension, name)
     {
         public override void ReadRows(long firstRow, Span<float> destination) =>
@@ -80,6 +95,11 @@ public abstract class EmbeddingRows
     private sealed class MappedRows(NpyMemoryMap map) : EmbeddingRows(map.Rows, (int)map.RowLength, map.Path)
     {
         public override void ReadRows(long firstRow, Span<float> destination) => map.ReadRows(firstRow, destination);
+    }
+
+    private sealed class SliceRows(EmbeddingRows source, long first, long rows) : EmbeddingRows(rows, source.Dimension, $"{source.Name} rows {first}..{first + rows}")
+    {
+        public override void ReadRows(long firstRow, Span<float> destination) => source.ReadRows(first + firstRow, destination);
     }
 
     private sealed class MappedHalfRows(NpyMemoryMap map) : EmbeddingRows(map.Rows, (int)map.RowLength, map.Path)

@@ -57,6 +57,58 @@ public sealed class KnnResult
     public ReadOnlySpan<float> RowScores(int row) => Scores.AsSpan(row * K, K);
 
     /// <summary>
+    /// Merges the searches of the same queries against consecutive shards of the targets into the
+    /// search of all targets: shard s searched the targets from <paramref name="firstTargets"/>[s] and
+    /// numbered them from 0. Each row keeps its <paramref name="k"/> best by score descending, then
+    /// global target index ascending — the order one search gives — so the merge equals one run as long
+    /// as every shard kept at least <paramref name="k"/> neighbours (or all its targets).
+    /// </summary>
+    /// <exception cref="ArgumentException">The shards differ in rows, the offsets do not match them, or they hold fewer than k candidates in all.</exception>
+    public static KnnResult MergeTargetShards(IReadOnlyList<KnnResult> shards, IReadOnlyList<long> firstTargets, int k)
+    {
+        ArgumentNullException.ThrowIfNull(shards);
+        ArgumentNullException.ThrowIfNull(firstTargets);
+        ArgumentOutOfRangeException.ThrowIfLessThan(k, 1);
+        if (shards.Count == 0 || shards.Count != firstTargets.Count)
+        {
+            throw new ArgumentException($"expected one first target per shard, found {shards.Count} shards and {firstTargets.Count} offsets", nameof(firstTargets));
+        }
+        var rows = shards[0].Rows;
+        if (shards.Any(s => s.Rows != rows))
+        {
+            throw new ArgumentException($"the shards hold different query rows: {string.Join(", ", shards.Select(s => s.Rows))}", nameof(shards));
+        }
+        var candidates = shards.Sum(s => s.K);
+        if (candidates < k)
+        {
+            throw new ArgumentException($"the shards hold {candidates} neighbours per row in all, fewer than k = {k}", nameof(shards));
+        }
+        var indices = GC.AllocateUninitializedArray<int>(checked(rows * k));
+        var scores = GC.AllocateUninitializedArray<float>(checked(rows * k));
+        var pool = new (float Score, long Index)[candidates];
+        for (var row = 0; row < rows; row++)
+        {
+            var n = 0;
+            for (var s = 0; s < shards.Count; s++)
+            {
+                var shardIndices = shards[s].RowIndices(row);
+                var shardScores = shards[s].RowScores(row);
+                for (var j = 0; j < shardIndices.Length; j++)
+                {
+                    pool[n++] = (shardScores[j], firstTargets[s] + shardIndices[j]);
+                }
+            }
+            Array.Sort(pool, static (a, b) => a.Score != b.Score ? b.Score.CompareTo(a.Score) : a.Index.CompareTo(b.Index));
+            for (var j = 0; j < k; j++)
+            {
+                indices[(row * k) + j] = checked((int)pool[j].Index);
+                scores[(row * k) + j] = pool[j].Score;
+            }
+        }
+        return new KnnResult(rows, k, indices, scores);
+    }
+
+    /// <summary>
     /// Reads a neighbour pair of files. Indices may be int32 or int64 (then they must fit int32),
     /// scores float32. With <paramref name="maxColumns"/> only the first columns of each row are
     /// read (SKIM stores 200 neighbours and maps with the first 10), so a file far larger than

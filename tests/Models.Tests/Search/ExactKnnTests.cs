@@ -224,6 +224,30 @@ public sealed class ExactKnnTests
         Assert.Equal($"{temp.File("e.npy")}: expected dtype float32 (<f4) or float16 (<f2), found <f8", error.Message);
     }
 
+    [Theory]
+    [InlineData(3, true)]
+    [InlineData(4, false)]
+    public void Searches_of_target_shards_merged_equal_one_search_of_all_targets(int shardCount, bool hostSelection)
+    {
+        // Given integer embeddings (exact scores, ties across shard boundaries) and uneven target shards
+        var (queries, database) = IntegerEmbeddings(seed: 23, queryRows: 30, databaseRows: 500, dimension: 5);
+        var options = Cpu(hostSelection) with { K = 25, QueryBlockSize = 7, DatabaseBlockSize = 64 };
+        var bounds = Enumerable.Range(0, shardCount + 1).Select(s => (long)(500.0 * s * s / (shardCount * shardCount))).ToArray();
+
+        // When each shard is searched on its own and the results are merged
+        var shards = Enumerable.Range(0, shardCount)
+            .Select(s => ExactKnn.Search(queries.Rows, database.Rows.Slice(bounds[s], bounds[s + 1] - bounds[s]), options with { K = (int)Math.Min(25, bounds[s + 1] - bounds[s]) }))
+            .ToList();
+        var merged = KnnResult.MergeTargetShards(shards, bounds[..^1], 25);
+
+        // Then it equals one search of all targets, and the brute-force ranking
+        var whole = ExactKnn.Search(queries.Rows, database.Rows, options);
+        Assert.Equal(whole.Indices, merged.Indices);
+        Assert.Equal(whole.Scores, merged.Scores);
+        var (expectedIndices, _) = BruteForce(queries.Values, database.Values, 30, 500, 5, 25);
+        Assert.Equal(expectedIndices, merged.Indices);
+    }
+
     [Fact]
     public void A_float16_file_is_searched_as_its_values_widened_to_float32()
     {
