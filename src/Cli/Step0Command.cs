@@ -59,6 +59,10 @@ internal static class Step0Command
         var priceIn = new Option<double>("--price-input") { Description = "Price per 1,000 prompt tokens, for the cost estimate.", DefaultValueFactory = _ => 0 };
         var priceOut = new Option<double>("--price-output") { Description = "Price per 1,000 completion tokens, for the cost estimate.", DefaultValueFactory = _ => 0 };
         var import = new Option<string?>("--import") { Description = "A folder of SKIM's provided responses (responses_START_to_END.json) to import as answered requests." };
+        var mode = new Option<string>("--mode") { Description = "live (requests one by one) or batch (the Batch API: upload, submit, poll, import; cheaper, answered within 24 h; a stopped run resumes its batches).", DefaultValueFactory = _ => defaults.Mode };
+        mode.AcceptOnlyFromAmong(Step0Options.Live, Step0Options.Batch);
+        var pollInterval = new Option<double>("--poll-interval") { Description = "Seconds between two status reads of a batch (batch mode).", DefaultValueFactory = _ => defaults.PollIntervalSeconds };
+        var maxWait = new Option<double>("--max-wait") { Description = "Hours to wait for the batches before stopping; they keep running and the same command resumes (batch mode).", DefaultValueFactory = _ => defaults.BatchMaxWaitHours };
         var force = new Option<bool>("--force") { Description = "Run again even when the folder's manifest says it is up to date (stored answers are then discarded)." };
         // Fine-tuning is its own stage (kind finetune in pipelines); --finetune runs it right after.
         var tuneDefaults = new FineTuneOptions { SftDirectory = "", BaseModelDirectory = "", OutputDirectory = "" };
@@ -75,7 +79,7 @@ internal static class Step0Command
         var command = new Command("step-0", "Step 0 (distill, teacher side): a teacher LLM writes queries for sampled items; the answers become SFT data.")
         {
             dataset, template, teacher, output, endpoint, model, deployment, apiVersion, keyVariable, items, fraction, stratified, orientation, fields,
-            concurrency, rpm, tpm, timeout, retries, maxTokens, temperature, n, stop, system, seed, tokenizer, maxPromptTokens, validation, priceIn, priceOut, import, force,
+            concurrency, rpm, tpm, timeout, retries, maxTokens, temperature, n, stop, system, seed, tokenizer, maxPromptTokens, validation, priceIn, priceOut, import, mode, pollInterval, maxWait, force,
             finetune, baseModel, tuneOut, method, tuneEpochs, tuneLr, microBatch, globalBatch, warmup,
         };
         command.SetAction(async (parseResult, cancellationToken) =>
@@ -112,6 +116,9 @@ internal static class Step0Command
                 ValidationFraction = parseResult.GetValue(validation),
                 Prices = new TokenPrices { InputPer1K = parseResult.GetValue(priceIn), OutputPer1K = parseResult.GetValue(priceOut) },
                 ImportDirectory = parseResult.GetValue(import),
+                Mode = parseResult.GetValue(mode)!,
+                PollIntervalSeconds = parseResult.GetValue(pollInterval),
+                BatchMaxWaitHours = parseResult.GetValue(maxWait),
             };
             FineTuneOptions? tune = null;
             if (parseResult.GetValue(finetune))
@@ -194,6 +201,10 @@ internal static class Step0Command
         var table = new Table().AddColumns("", "count", "detail");
         table.AddRow("items sampled", N("items_sampled"), $"of {N("items_total")}; {N("items_without_metadata")} without metadata skipped; {N("items_imported")} imported");
         table.AddRow("requests sent", N("requests_sent"), $"{N("requests_reused")} reused from earlier runs");
+        if (s["batches"] is JsonValue)
+        {
+            table.AddRow("batches", N("batches"), $"{N("batches_adopted")} found on the server after a stop; {N("requests_left_for_next_run")} requests of expired or cancelled batches left for the next run");
+        }
         table.AddRow("answered", N("requests_answered"), "");
         table.AddRow("failed", N("requests_failed"), Markup.Escape(Reasons("failure_reasons")));
         table.AddRow("tokens", (Number(s["input_tokens"]) + Number(s["output_tokens"])).ToString("N0", CultureInfo.InvariantCulture), $"{N("input_tokens")} in, {N("output_tokens")} out; cost {Number(s["cost"]).ToString("F2", CultureInfo.InvariantCulture)}");

@@ -5,6 +5,7 @@ using Skim.Distill.Items;
 using Skim.Distill.Prompts;
 using Skim.Distill.Responses;
 using Skim.Distill.Teachers;
+using Skim.Distill.Teachers.Batch;
 
 namespace Skim.Distill.Step0;
 
@@ -16,6 +17,12 @@ namespace Skim.Distill.Step0;
 /// </summary>
 public sealed record Step0Options
 {
+    /// <summary>Mode: requests sent one by one as they are answered.</summary>
+    public const string Live = "live";
+
+    /// <summary>Mode: requests sent through the Batch API (upload, submit, poll, download, import).</summary>
+    public const string Batch = "batch";
+
     /// <summary>Gets the dataset folder (XC or DEXML layout). Required.</summary>
     public required string DatasetDirectory { get; init; }
 
@@ -66,6 +73,21 @@ public sealed record Step0Options
 
     /// <summary>Gets the system message, or null for none. Defaults to null.</summary>
     public string? SystemMessage { get; init; }
+
+    /// <summary>Gets how requests are sent: live (one by one, with the limits below) or batch (the Batch API of OpenAI, Azure OpenAI or a compatible server: cheaper, answered within 24 h). Defaults to live.</summary>
+    public string Mode { get; init; } = Live;
+
+    /// <summary>Gets the seconds between two status reads of a batch (batch mode). Defaults to 30.</summary>
+    public double PollIntervalSeconds { get; init; } = 30;
+
+    /// <summary>Gets the hours a batch-mode run waits for its batches before it stops; they keep running on the server and the next run resumes polling. Defaults to 25.</summary>
+    public double BatchMaxWaitHours { get; init; } = 25;
+
+    /// <summary>Gets the most requests per batch file; more are split into several batches (batch mode). Defaults to 50,000 (the API's limit).</summary>
+    public int BatchMaxRequests { get; init; } = BatchOptions.ApiMaxRequests;
+
+    /// <summary>Gets the most bytes per batch file (batch mode). Defaults to 200,000,000 (the API's 200 MB).</summary>
+    public long BatchMaxBytes { get; init; } = BatchOptions.ApiMaxBytes;
 
     /// <summary>Gets the most requests in flight. Defaults to 8.</summary>
     public int Concurrency { get; init; } = 8;
@@ -130,6 +152,10 @@ public sealed record Step0Options
         RetryDelaySeconds = RetryDelaySeconds,
     };
 
+    /// <summary>Gets the Batch API options (batch mode).</summary>
+    [JsonIgnore]
+    public BatchOptions BatchOptions => new() { PollIntervalSeconds = PollIntervalSeconds, MaxWaitHours = BatchMaxWaitHours, MaxRequests = BatchMaxRequests, MaxBytes = BatchMaxBytes };
+
     /// <summary>Gets the sampling settings sent with every request.</summary>
     [JsonIgnore]
     public TeacherSettings Settings => new() { MaxTokens = MaxTokens, Temperature = Temperature, Stop = Stop, N = N, SystemMessage = SystemMessage };
@@ -152,6 +178,18 @@ public sealed record Step0Options
         if (string.IsNullOrWhiteSpace(DatasetDirectory) || !Directory.Exists(DatasetDirectory))
         {
             throw new SkimConfigException($"dataset_directory: folder not found: '{DatasetDirectory}'");
+        }
+        if (Mode is not (Live or Batch))
+        {
+            throw new SkimConfigException($"mode: expected live or batch, found '{Mode}'");
+        }
+        if (Mode == Batch)
+        {
+            if (Teacher == TeacherClientOptions.LocalExtractive)
+            {
+                throw new SkimConfigException("mode: batch needs a teacher with a Batch API (azure, openai or compatible), not local-extractive");
+            }
+            BatchOptions.Validate();
         }
         if (Items is { } items && items < 1)
         {

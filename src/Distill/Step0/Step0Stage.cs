@@ -10,6 +10,7 @@ using Skim.Distill.Prompts;
 using Skim.Distill.Responses;
 using Skim.Distill.Sft;
 using Skim.Distill.Teachers;
+using Skim.Distill.Teachers.Batch;
 using Skim.Models.Tokenization;
 
 namespace Skim.Distill.Step0;
@@ -46,7 +47,8 @@ public sealed class Step0Stage : Stage<Step0Options>
     /// their request (template, item, prompt, model, sampling settings), so a paid answer is reused
     /// exactly when the same request comes again, and never paid for twice.
     /// </summary>
-    public override IReadOnlyList<string> KeptOnRerun => [ResponseStore.FileName];
+    /// <remarks>The Batch API state and its files are kept too: a batch submitted before the options changed is paid for, and its answers are collected (under their own keys) by the next run.</remarks>
+    public override IReadOnlyList<string> KeptOnRerun => [ResponseStore.FileName, BatchState.FileName, BatchState.FolderName];
 
     /// <inheritdoc/>
     protected override IReadOnlyList<string> Inputs(Step0Options options)
@@ -161,19 +163,32 @@ public sealed class Step0Stage : Stage<Step0Options>
         }
 
         CollectionResult collected;
+        BatchRunResult? batched = null;
         try
         {
-            collected = await ResponseCollector.RunAsync(client, store, requests, settings, options.Concurrency, options.Prices, progress, ct).ConfigureAwait(false);
+            if (options.Mode == Step0Options.Batch)
+            {
+                using var api = new BatchApi(options.TeacherOptions);
+                batched = await BatchCollector.RunAsync(api, store, requests, settings, client.Model, directory, options.BatchOptions, progress, ct).ConfigureAwait(false);
+                collected = batched.Collection;
+            }
+            else
+            {
+                collected = await ResponseCollector.RunAsync(client, store, requests, settings, options.Concurrency, options.Prices, progress, ct).ConfigureAwait(false);
+            }
         }
         catch (TeacherRequestException e) when (e.IsUnreachable)
         {
             store.Dispose();
-            if (!existed && store.Records.Count == 0)
+            // A batch uploaded or submitted before the connection was lost is recorded in the batch
+            // state, which must survive: the next run resumes it rather than paying for it again.
+            var batchStarted = BatchState.Read(directory)?.Parts.Any(p => p.InputFileId is not null || p.BatchId is not null) == true;
+            if (!existed && store.Records.Count == 0 && !batchStarted)
             {
                 // Nothing was answered: leave no folder behind for a run that never started.
                 Directory.Delete(directory, recursive: true);
             }
-            throw new SkimConfigException($"endpoint: cannot reach the {options.Teacher} teacher at {options.Endpoint ?? "its default URL"} after {options.MaxRetries} retries ({e.InnerException?.Message ?? e.Message})", e);
+            throw new SkimConfigException($"endpoint: cannot reach the {options.Teacher} teacher at {options.Endpoint ?? "its default URL"} after {options.MaxRetries} retries ({e.InnerException?.Message ?? e.Message}){(batchStarted ? $"; the batches already submitted are recorded in {BatchState.FileName} and the next run resumes them" : "")}", e);
         }
 
         // SFT data from every answered request of this run's prompts (sampled and imported).
@@ -214,6 +229,13 @@ public sealed class Step0Stage : Stage<Step0Options>
             ["sft_dropped"] = new JsonObject([.. sft.Dropped.OrderBy(p => p.Key, StringComparer.Ordinal).Select(p => KeyValuePair.Create(p.Key, (JsonNode?)p.Value))]),
             ["warnings"] = new JsonArray([.. warnings.Select(w => (JsonNode?)w)]),
         };
+        if (batched is not null)
+        {
+            summary["mode"] = Step0Options.Batch;
+            summary["batches"] = batched.Batches;
+            summary["batches_adopted"] = batched.Adopted;
+            summary["requests_left_for_next_run"] = batched.LeftForNextRun;
+        }
         store.Dispose();
         StageManifests.WriteComplete(Kind, options, options.Seed, Inputs(options), directory,
             [Path.Combine(directory, PromptsFile), path, sftDirectory], summary, started);
