@@ -140,6 +140,7 @@ public static class XcTrainer
             var sampling = step.SaveState(arrays);
             TrainingCheckpoint.Save(run, encoder, optimizer, new TrainingState(epoch + 1, steps, updates, [.. records], optionsNode, sampling), arrays);
             TrainLog.Write(Path.Combine(run, TrainLog.FileName), records);
+            TrainLog.WriteCharts(run, records);
         }
 
         var encoderDirectory = Path.Combine(run, EncoderFolder.RunEncoderFolder);

@@ -125,6 +125,11 @@ public sealed class XcTrainerTests : IDisposable
         Assert.True(File.Exists(Path.Combine(result.EncoderDirectory, SafeTensorsIndex.SingleFileName)));
         Assert.True(File.Exists(Path.Combine(result.EncoderDirectory, EncoderFolder.SettingsFileName)));
         Assert.Equal(3, File.ReadAllLines(_dir.File("run/train_log.csv")).Length);
+        foreach (var chart in new[] { TrainLog.LossChartFileName, TrainLog.ValidationChartFileName })
+        {
+            var bytes = File.ReadAllBytes(_dir.File(Path.Combine("run", chart)));
+            Assert.True(bytes.Length > 1000 && bytes.AsSpan(0, 8).SequenceEqual(new byte[] { 0x89, (byte)'P', (byte)'N', (byte)'G', 13, 10, 26, 10 }), $"{chart} is not a PNG");
+        }
         var manifest = RunManifest.Read(_dir.File("run"))!;
         Assert.True(manifest.Complete);
         Assert.Equal("train", manifest.Stage);
