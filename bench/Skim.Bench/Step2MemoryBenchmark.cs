@@ -157,7 +157,20 @@ public sealed partial class Step2MemoryBenchmark : IBenchScenario
         });
         var clock = Stopwatch.StartNew();
         var summary = await stage.RunAsync(options, progress, ct).ConfigureAwait(false);
-        output.WriteLine(Invariant($"step-2 finished in {clock.Elapsed.TotalSeconds:F1} s: {summary.ToJsonString()}"));
+        var total = clock.Elapsed.TotalSeconds;
+        output.WriteLine(Invariant($"step-2 finished in {total:F1} s: {summary.ToJsonString()}"));
+        if (summary["seconds"] is System.Text.Json.Nodes.JsonObject seconds)
+        {
+            double At(string phase) => seconds[phase]?.GetValue<double>() ?? double.NaN;
+            output.WriteLine();
+            output.WriteLine("| step-2 phase | seconds | rows/s |");
+            output.WriteLine("| --- | ---: | ---: |");
+            output.WriteLine(Invariant($"| embed targets ({Targets:N0}) | {At("embed_targets"):F1} | {Targets / At("embed_targets"):F0} |"));
+            output.WriteLine(Invariant($"| embed synthetic ({Synthetic:N0}) | {At("embed_synthetic"):F1} | {Synthetic / At("embed_synthetic"):F0} |"));
+            output.WriteLine(Invariant($"| exact kNN, top 200 ({Synthetic:N0} × {Targets:N0}) | {At("knn"):F1} | {Synthetic / At("knn"):F0} |"));
+            output.WriteLine(Invariant($"| mapping + report | {At("map"):F1} | |"));
+            output.WriteLine(Invariant($"| end to end (synthetic rows) | {total:F1} | {Synthetic / total:F0} |"));
+        }
     }
 
     private static CsrMatrix OneLabelEach(int rows, Random random)
