@@ -37,6 +37,76 @@ public sealed class ResponseStoreTests : IDisposable
     }
 
     [Fact]
+    public void Concurrent_appends_return_only_once_their_record_is_in_the_file_and_each_record_is_stored_once()
+    {
+        // Given a store and 64 writers appending 20 records each at the same time
+        var path = _dir.File("responses.jsonl");
+        var late = new List<string>();
+        using (var store = ResponseStore.Open(path))
+        {
+            Parallel.For(0, 64, new ParallelOptions { MaxDegreeOfParallelism = 64 }, writer =>
+            {
+                for (var i = 0; i < 20; i++)
+                {
+                    var key = $"w{writer}-{i}";
+                    store.Append(Ok(key));
+
+                    // Then, when Append returns, the record is visible and already in the file
+                    using var reader = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.ReadWrite);
+                    var text = new StreamReader(reader).ReadToEnd();
+                    if (!store.IsCompleted(key) || !text.Contains($"\"{key}\"", StringComparison.Ordinal))
+                    {
+                        lock (late)
+                        {
+                            late.Add(key);
+                        }
+                    }
+                }
+            });
+            Assert.Equal(1280, store.Records.Count);
+        }
+
+        // And every record is in the file exactly once
+        Assert.Empty(late);
+        using var reopened = ResponseStore.Open(path);
+        Assert.Equal(1280, reopened.Records.Select(r => r.Key).Distinct().Count());
+        Assert.Equal(1280, reopened.CompletedCount);
+        Assert.Empty(reopened.Warnings);
+    }
+
+    [Fact]
+    public async Task A_record_queued_when_the_store_is_closed_is_still_written()
+    {
+        // Given appends racing with the close (a run stopping with answers in hand)
+        var path = _dir.File("responses.jsonl");
+        var store = ResponseStore.Open(path);
+        var stored = new System.Collections.Concurrent.ConcurrentBag<string>();
+        var writers = Enumerable.Range(0, 8).Select(w => Task.Run(() =>
+        {
+            for (var i = 0; i < 200; i++)
+            {
+                try
+                {
+                    store.Append(Ok($"w{w}-{i}"));
+                    stored.Add($"w{w}-{i}");
+                }
+                catch (ObjectDisposedException)
+                {
+                    return;
+                }
+            }
+        })).ToArray();
+        await Task.Delay(5);
+        store.Dispose();
+        await Task.WhenAll(writers);
+
+        // Then every append that returned normally is in the file
+        using var reopened = ResponseStore.Open(path);
+        Assert.All(stored, key => Assert.True(reopened.IsCompleted(key), key));
+        Assert.Empty(reopened.Warnings);
+    }
+
+    [Fact]
     public void A_torn_last_line_is_dropped_with_a_warning_naming_the_line_and_truncated_away()
     {
         // Given two complete records and half of a third (a kill mid-write)
