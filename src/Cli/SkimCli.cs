@@ -127,6 +127,7 @@ public static class SkimCli
     {
         // One line per verb; keep the order of `skim --help`.
         yield return ArtifactsCommand.Create(console);
+        yield return ClassifierCommand.Create(console);
         yield return CompareCommand.Create(console);
         yield return DatasetCommand.Create(console);
         yield return EmbedCommand.Create(console);

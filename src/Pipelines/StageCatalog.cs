@@ -27,6 +27,7 @@ public sealed class StageCatalog
         new Step1Stage(),
         new Step2Stage(),
         new TrainStage(),
+        new ClassifierStage(),
         new EvaluateStage(),
         new CompareStage(),
     ]);

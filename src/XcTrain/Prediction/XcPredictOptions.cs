@@ -1,6 +1,7 @@
 using System.Globalization;
 using Skim.Core;
 using Skim.Core.Datasets;
+using Skim.XcTrain.Fusion;
 
 namespace Skim.XcTrain.Prediction;
 
@@ -15,6 +16,12 @@ public enum PredictionMethod
 
     /// <summary>A weighted sum of the two.</summary>
     Fusion,
+
+    /// <summary>NGAME's M-IV classifier (<c>skim classifier train</c>): a label's score is the cosine of its classifier vector with the point's embedding.</summary>
+    Classifier,
+
+    /// <summary>The classifier's scores fused with label-embedding retrieval (NGAME's tree fusion, or a weighted sum).</summary>
+    ClassifierFusion,
 }
 
 /// <summary>What <see cref="XcPredictor.Run"/> predicts (<c>skim predict</c>).</summary>
@@ -38,8 +45,46 @@ public sealed record XcPredictOptions
     /// <summary>Gets the training points consulted per point by instance kNN. Defaults to 50.</summary>
     public int Neighbours { get; init; } = 50;
 
-    /// <summary>Gets the weight of label retrieval in the fusion (instance kNN gets 1 − it). Defaults to 0.5.</summary>
+    /// <summary>
+    /// Gets the weight of label retrieval in a weighted-sum fusion: the other side (instance kNN for
+    /// <see cref="PredictionMethod.Fusion"/>, the classifier for <see cref="PredictionMethod.ClassifierFusion"/>
+    /// with <see cref="FusionKind.Sum"/>) gets 1 − it. Defaults to 0.5.
+    /// </summary>
     public double FusionWeight { get; init; } = 0.5;
+
+    /// <summary>Gets how <see cref="PredictionMethod.ClassifierFusion"/> fuses: NGAME's tree or a weighted sum. Defaults to <see cref="FusionKind.Tree"/>.</summary>
+    public FusionKind Fusion { get; init; } = FusionKind.Tree;
+
+    /// <summary>Gets β of the tree fusion, <c>β·(p + s_label) + s_clf</c>. Defaults to 1 (NGAME).</summary>
+    public double FusionBeta { get; init; } = 1.0;
+
+    /// <summary>Gets the training rows whose shortlists the fusion tree is fitted on (a seeded sample). Defaults to 20000 (NGAME: 75000).</summary>
+    public int FusionSampleRows { get; init; } = 20000;
+
+    /// <summary>Gets the fusion tree's depth limit. Defaults to 7 (NGAME).</summary>
+    public int FusionDepth { get; init; } = 7;
+
+    /// <summary>
+    /// Gets the fewest (point, label) pairs a leaf of the fusion tree holds. NGAME uses scikit-learn's
+    /// default, 1, on millions of pairs; on small data such leaves give noisy probabilities of 0 or 1.
+    /// Defaults to 1.
+    /// </summary>
+    public int FusionMinLeaf { get; init; } = 1;
+
+    /// <summary>Gets the seed of the fusion's row sample. Defaults to 0.</summary>
+    public long Seed { get; init; }
+
+    /// <summary>Gets the classifier folder of <c>skim classifier train</c>; null takes <c>classifier/</c> in the run. Defaults to null.</summary>
+    public string? ClassifierDirectory { get; init; }
+
+    /// <summary>Gets the propensity A of the fusion's inverse-propensity feature; null takes the dataset's default. Defaults to null.</summary>
+    public double? PropensityA { get; init; }
+
+    /// <summary>Gets the propensity B of the fusion's inverse-propensity feature; null takes the dataset's default. Defaults to null.</summary>
+    public double? PropensityB { get; init; }
+
+    /// <summary>Gets the classifier folder in use.</summary>
+    public string ResolvedClassifierDirectory => ClassifierDirectory ?? Path.Combine(RunDirectory, Classifiers.Miv.MivOptions.DefaultFolderName);
 
     /// <summary>Gets where the score matrix goes; null writes <c>{split}_scores.npz</c> in the run folder. Defaults to null.</summary>
     public string? OutputPath { get; init; }
@@ -53,13 +98,26 @@ public sealed record XcPredictOptions
     /// <summary>Gets the score file in use.</summary>
     public string ResolvedOutputPath => OutputPath ?? Path.Combine(RunDirectory, $"{XcDataset.NormalizeSplit(Split)}_scores.npz");
 
-    /// <summary>Parses a method: label, instance or fusion.</summary>
+    /// <summary>Parses a method: label, instance, fusion, classifier or classifier-fusion.</summary>
     public static PredictionMethod ParseMethod(string value) => value?.Trim().ToLowerInvariant() switch
     {
         "label" => PredictionMethod.Label,
         "instance" => PredictionMethod.Instance,
         "fusion" => PredictionMethod.Fusion,
-        _ => throw new SkimConfigException($"method: expected label, instance or fusion, found \"{value}\""),
+        "classifier" => PredictionMethod.Classifier,
+        "classifier-fusion" => PredictionMethod.ClassifierFusion,
+        _ => throw new SkimConfigException($"method: expected label, instance, fusion, classifier or classifier-fusion, found \"{value}\""),
+    };
+
+    /// <summary>The kebab-case name of a method, as <see cref="ParseMethod"/> reads it.</summary>
+    public static string MethodName(PredictionMethod method) => method == PredictionMethod.ClassifierFusion ? "classifier-fusion" : method.ToString().ToLowerInvariant();
+
+    /// <summary>Parses a fusion kind: tree or sum.</summary>
+    public static FusionKind ParseFusion(string value) => value?.Trim().ToLowerInvariant() switch
+    {
+        "tree" => FusionKind.Tree,
+        "sum" => FusionKind.Sum,
+        _ => throw new SkimConfigException($"fusion: expected tree or sum, found \"{value}\""),
     };
 
     /// <summary>Throws a <see cref="SkimConfigException"/> naming the first option out of range.</summary>
@@ -81,6 +139,22 @@ public sealed record XcPredictOptions
         if (BatchSize < 1)
         {
             throw new SkimConfigException($"batch_size: expected a positive number of rows, found {BatchSize}");
+        }
+        if (!(FusionBeta >= 0) || double.IsInfinity(FusionBeta))
+        {
+            throw new SkimConfigException($"fusion_beta: expected a number >= 0, found {FusionBeta.ToString(CultureInfo.InvariantCulture)}");
+        }
+        if (FusionSampleRows < 1)
+        {
+            throw new SkimConfigException($"fusion_sample_rows: expected a positive number of training rows, found {FusionSampleRows}");
+        }
+        if (FusionMinLeaf < 1)
+        {
+            throw new SkimConfigException($"fusion_min_leaf: expected a positive number of pairs, found {FusionMinLeaf}");
+        }
+        if (FusionDepth < 1)
+        {
+            throw new SkimConfigException($"fusion_depth: expected a positive tree depth, found {FusionDepth}");
         }
     }
 }

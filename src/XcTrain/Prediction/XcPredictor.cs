@@ -26,9 +26,10 @@ public sealed record XcPredictResult(string ScoresPath, string DatasetDirectory,
 
 /// <summary>
 /// Scores a dataset split with a trained encoder (<c>skim predict</c>): label-embedding retrieval,
-/// instance kNN over the training points, or their weighted fusion, each with exact top-k search in
-/// tiles; the top-k labels per point are written as a scipy CSR <c>.npz</c> that <c>skim eval</c>
-/// (and pyxclib) read.
+/// instance kNN over the training points, or their weighted fusion; or with the run's M-IV classifier,
+/// alone or fused with label retrieval (<see cref="ClassifierPrediction"/>); each with exact top-k
+/// search in tiles. The top-k labels per point are written as a scipy CSR <c>.npz</c> that
+/// <c>skim eval</c> (and pyxclib) read.
 /// </summary>
 public static class XcPredictor
 {
@@ -52,6 +53,10 @@ public static class XcPredictor
             ?? throw new SkimFormatException(encoderDirectory, null, $"no {EncoderFolder.SettingsFileName}; expected the encoder folder of a skim train run");
         var split = XcDataset.NormalizeSplit(options.Split);
         var dataset = XcDataset.Open(datasetDirectory);
+        // Checked before anything is embedded: a missing classifier is bad input, not a late failure.
+        var classifier = options.Method is PredictionMethod.Classifier or PredictionMethod.ClassifierFusion
+            ? ClassifierFolder.Open(options.ResolvedClassifierDirectory)
+            : null;
 
         using var encoder = TextEncoder.Load(encoderDirectory, new TextEncoderOptions
         {
@@ -67,12 +72,19 @@ public static class XcPredictor
         var points = EmbeddingRows.FromArray(Embed(texts), texts.Count, encoder.Dimension, $"{split} points");
         var labelCount = dataset.NumLabels;
         var topK = Math.Min(options.TopK, labelCount);
+        var device = encoder.Device.ToString();
+        if (classifier is not null)
+        {
+            var classifierScores = ClassifierPrediction.Run(options, classifier, dataset, points, Embed, topK, device, ct);
+            SparseNpz.Save(options.ResolvedOutputPath, classifierScores);
+            return new XcPredictResult(options.ResolvedOutputPath, datasetDirectory, split, classifierScores.Rows, labelCount, options.Method, clock.Elapsed);
+        }
         CsrMatrix? byLabel = null;
         CsrMatrix? byInstance = null;
         if (options.Method != PredictionMethod.Instance)
         {
             var labels = EmbeddingRows.FromArray(Embed(dataset.LabelTexts), labelCount, encoder.Dimension, "labels");
-            byLabel = EmbeddingKnnClassifier.Predict(points, labels, new EmbeddingKnnOptions { TopK = topK, Device = encoder.Device.ToString() }, ct: ct);
+            byLabel = EmbeddingKnnClassifier.Predict(points, labels, new EmbeddingKnnOptions { TopK = topK, Device = device }, ct: ct);
         }
         if (options.Method != PredictionMethod.Label)
         {
@@ -80,7 +92,7 @@ public static class XcPredictor
                 ? (path.EndsWith(".txt", StringComparison.OrdinalIgnoreCase) ? XcSparseText.Read(path) : SparseNpz.Load(path))
                 : dataset.TrainLabels;
             var train = EmbeddingRows.FromArray(Embed(dataset.TrainTexts), dataset.TrainTexts.Count, encoder.Dimension, "train points");
-            byInstance = InstanceScores(points, train, trainMatrix, options.Neighbours, topK, encoder.Device.ToString(), ct);
+            byInstance = InstanceScores(points, train, trainMatrix, options.Neighbours, topK, device, ct);
         }
         var scores = options.Method switch
         {
