@@ -43,6 +43,7 @@ internal static class ChunkedKnn
             return 0;
         }
         using var queries = NpyMemoryMap.Open(queriesPath);
+        var mappedQueries = EmbeddingRows.FromNpy(queries);
         using var database = OpenTargets(targetsPath, ct);
         if (queries.RowLength != database.Rows.Dimension)
         {
@@ -74,19 +75,18 @@ internal static class ChunkedKnn
                 continue;
             }
             var local = first - firstRow;
-            var values = NpyChunks.ReadFloatRows(queries, local, count);
-            NpyChunks.CheckFinite(values, (int)queries.RowLength, local, queriesPath);
-            var block = EmbeddingRows.FromArray(values, count, (int)queries.RowLength, queriesPath);
+            CheckFinite(queries, local, count, queriesPath, ct);
+            // The chunk is searched from the map and its neighbours streamed to the part files, so
+            // neither the chunk's embeddings nor its neighbours are ever held in memory whole.
+            var block = mappedQueries.Slice(local, count);
             var before = done;
             var sink = progress is null ? null : new Sink(p =>
             {
                 var rate = ChunkedEmbedder.Rate(computed + p.QueriesDone, clock);
                 progress.Report(new StageProgress(phase, before + p.QueriesDone, rows, "rows", rate));
             });
-            var result = ExactKnn.Search(block, database.Rows, options, sink, ct);
-            // Scores first: a part pair counts as done only when both exist, and indices are written last.
-            NpyFile.Write(scorePart, NpyArray.Create(result.Scores, result.Rows, result.K));
-            NpyFile.Write(indexPart, NpyArray.Create(result.Indices, result.Rows, result.K));
+            // A part pair counts as done only when both files exist; each appears only once complete.
+            ExactKnn.SearchToFiles(block, database.Rows, indexPart, scorePart, options, sink, ct);
             done += count;
             computed += count;
         }
@@ -103,6 +103,19 @@ internal static class ChunkedKnn
         return computed;
     }
 
+    /// <summary>Checks rows [<paramref name="first"/>, +<paramref name="count"/>) for NaN block by block.</summary>
+    private static void CheckFinite(NpyMemoryMap map, long first, int count, string path, CancellationToken ct)
+    {
+        var width = (int)map.RowLength;
+        var blockRows = (int)Math.Max(1, (1 << 20) / Math.Max(1, width));
+        for (long row = first; row < first + count; row += blockRows)
+        {
+            ct.ThrowIfCancellationRequested();
+            var rows = (int)Math.Min(blockRows, first + count - row);
+            NpyChunks.CheckFinite(NpyChunks.ReadFloatRows(map, row, rows), width, row, path);
+        }
+    }
+
     /// <summary>
     /// Opens the target embeddings for searching, memory-mapped (float16 rows are widened as each block
     /// is read); every row is checked for NaN first.
@@ -116,14 +129,7 @@ internal static class ChunkedKnn
             {
                 throw new SkimDataException(path, null, $"expected a 2-d (rows, dimension) array, found shape {map.Header.ShapeText}");
             }
-            var width = (int)map.RowLength;
-            var blockRows = (int)Math.Max(1, (1 << 20) / Math.Max(1, width));
-            for (long row = 0; row < map.Rows; row += blockRows)
-            {
-                ct.ThrowIfCancellationRequested();
-                var count = (int)Math.Min(blockRows, map.Rows - row);
-                NpyChunks.CheckFinite(NpyChunks.ReadFloatRows(map, row, count), width, row, path);
-            }
+            CheckFinite(map, 0, checked((int)map.Rows), path, ct);
             return new Targets(EmbeddingRows.FromNpy(map), map);
         }
         catch

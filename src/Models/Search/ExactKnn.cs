@@ -27,6 +27,9 @@ public static class ExactKnn
     /// </summary>
     private const int ScoreColumns = 8192;
 
+    /// <summary>Values copied at a time when a block of rows is loaded into a tensor (4 MB).</summary>
+    private const int LoadBufferValues = 1 << 20;
+
     /// <summary>Searches in memory and returns the (queries × k) neighbours.</summary>
     /// <exception cref="SkimConfigException">k exceeds the database rows, the dimensions differ, or an option is invalid.</exception>
     public static KnnResult Search(
@@ -68,12 +71,34 @@ public static class ExactKnn
         ArgumentNullException.ThrowIfNull(queries);
         ArgumentNullException.ThrowIfNull(database);
         ArgumentNullException.ThrowIfNull(outputDirectory);
+        Directory.CreateDirectory(outputDirectory);
+        SearchToFiles(queries, database, Path.Combine(outputDirectory, KnnResult.IndicesFileName), Path.Combine(outputDirectory, KnnResult.ScoresFileName), options, progress, ct);
+    }
+
+    /// <summary>
+    /// Searches and streams the result into <paramref name="indicesPath"/> (int32) and
+    /// <paramref name="scoresPath"/> (float32), (queries × k) each, written block by block, so the
+    /// neighbours are never all in memory; each file appears only once complete.
+    /// </summary>
+    /// <exception cref="SkimConfigException">k exceeds the database rows, the dimensions differ, or an option is invalid.</exception>
+    public static void SearchToFiles(
+        EmbeddingRows queries,
+        EmbeddingRows database,
+        string indicesPath,
+        string scoresPath,
+        ExactKnnOptions? options = null,
+        IProgress<ExactKnnProgress>? progress = null,
+        CancellationToken ct = default)
+    {
+        ArgumentNullException.ThrowIfNull(queries);
+        ArgumentNullException.ThrowIfNull(database);
+        ArgumentNullException.ThrowIfNull(indicesPath);
+        ArgumentNullException.ThrowIfNull(scoresPath);
         options ??= new ExactKnnOptions();
         var k = Check(queries, database, options);
-        Directory.CreateDirectory(outputDirectory);
         long[] shape = [queries.Rows, k];
-        using var indexWriter = NpyWriter.Create(Path.Combine(outputDirectory, KnnResult.IndicesFileName), NpyDType.Int32, shape);
-        using var scoreWriter = NpyWriter.Create(Path.Combine(outputDirectory, KnnResult.ScoresFileName), NpyDType.Float32, shape);
+        using var indexWriter = NpyWriter.Create(indicesPath, NpyDType.Int32, shape);
+        using var scoreWriter = NpyWriter.Create(scoresPath, NpyDType.Float32, shape);
         Run(queries, database, options, k, (_, blockIndices, blockScores) =>
         {
             indexWriter.WriteRows<int>(blockIndices);
@@ -283,11 +308,26 @@ public static class ExactKnn
     private static Tensor Load(EmbeddingRows source, long firstRow, int rows, Device device)
     {
         // Copied into memory libtorch allocates: with tensors over fresh .NET arrays (whatever their
-        // alignment) two identical searches were seen to differ in the last bit of some scores.
-        var values = GC.AllocateUninitializedArray<float>(checked(rows * source.Dimension));
-        source.ReadRows(firstRow, values);
+        // alignment) two identical searches were seen to differ in the last bit of some scores. The
+        // rows pass through a small pooled buffer, so a block costs its tensor and no .NET copy of it.
         var host = empty([rows, source.Dimension], ScalarType.Float32); // (rows, D)
-        host.data<float>().CopyFrom(values);
+        var rowsPerCopy = Math.Max(1, LoadBufferValues / Math.Max(1, source.Dimension));
+        var buffer = System.Buffers.ArrayPool<float>.Shared.Rent(Math.Min(rows, rowsPerCopy) * source.Dimension);
+        try
+        {
+            using var accessor = host.data<float>();
+            for (var done = 0; done < rows; done += rowsPerCopy)
+            {
+                var count = Math.Min(rowsPerCopy, rows - done);
+                var span = buffer.AsSpan(0, count * source.Dimension);
+                source.ReadRows(firstRow + done, span);
+                accessor.CopyFrom(span, 0, (long)done * source.Dimension);
+            }
+        }
+        finally
+        {
+            System.Buffers.ArrayPool<float>.Shared.Return(buffer);
+        }
         if (device.type == DeviceType.CPU)
         {
             return host;
