@@ -36,6 +36,10 @@ public static class LlamaSharpLogging
             {
                 return;
             }
+            // NativeApi's static constructor selects and loads the native library (CPU features, CUDA);
+            // calls such as LLamaQuantizer.Quantize reach llama.cpp without running it, and in a
+            // process whose first llama.cpp call is a quantisation they fail with "llama" not found.
+            System.Runtime.CompilerServices.RuntimeHelpers.RunClassConstructor(typeof(LLama.Native.NativeApi).TypeHandle);
             NativeLogConfig.llama_log_set(Forward);
             s_installed = true;
         }
