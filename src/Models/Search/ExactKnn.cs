@@ -1,3 +1,4 @@
+using System.Runtime.InteropServices;
 using Skim.Core;
 using Skim.Core.Formats.Npy;
 using Skim.Models.Devices;
@@ -26,9 +27,6 @@ public static class ExactKnn
     /// 65,536), while the matmul stays large enough to run at the BLAS rate.
     /// </summary>
     private const int ScoreColumns = 8192;
-
-    /// <summary>Values copied at a time when a block of rows is loaded into a tensor (4 MB).</summary>
-    private const int LoadBufferValues = 1 << 20;
 
     /// <summary>Searches in memory and returns the (queries × k) neighbours.</summary>
     /// <exception cref="SkimConfigException">k exceeds the database rows, the dimensions differ, or an option is invalid.</exception>
@@ -185,9 +183,9 @@ public static class ExactKnn
                         bestIds = topIds.MoveToOuterDisposeScope().MoveToOuterDisposeScope();
                     }
                 }
-                using var hostScores = bestScores!.cpu(); // (Q, k)
-                using var hostIds = bestIds!.to(ScalarType.Int32).cpu(); // (Q, k)
-                sink(first, hostIds.data<int>().ToArray(), hostScores.data<float>().ToArray());
+                using var hostScores = bestScores!.cpu().contiguous(); // (Q, k)
+                using var hostIds = bestIds!.to(ScalarType.Int32).cpu().contiguous(); // (Q, k)
+                sink(first, MemoryMarshal.Cast<byte, int>(hostIds.bytes), MemoryMarshal.Cast<byte, float>(hostScores.bytes));
             }
             progress?.Report(new ExactKnnProgress(first + rows, queries.Rows));
         }
@@ -211,7 +209,6 @@ public static class ExactKnn
         CancellationToken ct)
     {
         var columns = (int)Math.Min(ScoreColumns, databaseBlock);
-        var buffer = GC.AllocateUninitializedArray<float>(checked(queryBlock * columns));
         var indices = GC.AllocateUninitializedArray<int>(checked(queryBlock * k));
         var scores = GC.AllocateUninitializedArray<float>(checked(queryBlock * k));
         for (long first = 0; first < queries.Rows; first += queryBlock)
@@ -233,10 +230,10 @@ public static class ExactKnn
                         var width = Math.Min(columns, count - column);
                         using (NewDisposeScope())
                         {
-                            using var blockScores = q.mm(db.narrow(0, column, width).t()); // (Q, W)
-                            blockScores.data<float>().CopyTo(buffer.AsSpan(0, rows * width));
+                            using var blockScores = q.mm(db.narrow(0, column, width).t()); // (Q, W) contiguous on the CPU
+                            // Read in place: Tensor.bytes spans the tensor's own memory (TensorAccessor copies element by element).
+                            top.Add(() => MemoryMarshal.Cast<byte, float>(blockScores.bytes), width, checked((int)(loaded + column)));
                         }
-                        top.Add(buffer, width, checked((int)(loaded + column)));
                     }
                 }
             }
@@ -307,27 +304,11 @@ public static class ExactKnn
 
     private static Tensor Load(EmbeddingRows source, long firstRow, int rows, Device device)
     {
-        // Copied into memory libtorch allocates: with tensors over fresh .NET arrays (whatever their
-        // alignment) two identical searches were seen to differ in the last bit of some scores. The
-        // rows pass through a small pooled buffer, so a block costs its tensor and no .NET copy of it.
+        // Read straight into memory libtorch allocates (Tensor.bytes spans it): with tensors over fresh
+        // .NET arrays (whatever their alignment) two identical searches were seen to differ in the
+        // last bit of some scores, and a .NET copy of the block would double its memory.
         var host = empty([rows, source.Dimension], ScalarType.Float32); // (rows, D)
-        var rowsPerCopy = Math.Max(1, LoadBufferValues / Math.Max(1, source.Dimension));
-        var buffer = System.Buffers.ArrayPool<float>.Shared.Rent(Math.Min(rows, rowsPerCopy) * source.Dimension);
-        try
-        {
-            using var accessor = host.data<float>();
-            for (var done = 0; done < rows; done += rowsPerCopy)
-            {
-                var count = Math.Min(rowsPerCopy, rows - done);
-                var span = buffer.AsSpan(0, count * source.Dimension);
-                source.ReadRows(firstRow + done, span);
-                accessor.CopyFrom(span, 0, (long)done * source.Dimension);
-            }
-        }
-        finally
-        {
-            System.Buffers.ArrayPool<float>.Shared.Return(buffer);
-        }
+        source.ReadRows(firstRow, MemoryMarshal.Cast<byte, float>(host.bytes));
         if (device.type == DeviceType.CPU)
         {
             return host;

@@ -27,6 +27,9 @@ namespace Skim.Models.Search;
 /// </remarks>
 internal sealed class RunningTopK
 {
+    /// <summary>Gets a row-major (rows × width) block of scores (a span over a tensor's memory, fetched per worker thread).</summary>
+    public delegate ReadOnlySpan<float> ScoreBlock();
+
     private readonly int _rows;
     private readonly int _k;
     private readonly float[] _scores; // (rows, k) one heap per row
@@ -46,7 +49,7 @@ internal sealed class RunningTopK
     /// Merges a row-major (rows × <paramref name="width"/>) block of scores whose columns are database
     /// rows <paramref name="firstId"/> onwards; <paramref name="firstId"/> must exceed every row added before.
     /// </summary>
-    public void Add(float[] block, int width, int firstId)
+    public void Add(ScoreBlock block, int width, int firstId)
     {
         // Rows are independent: split them over the cores (libtorch's threads are idle between matmuls).
         var workers = Math.Min(Environment.ProcessorCount, Math.Max(1, _rows / 16));
@@ -88,11 +91,12 @@ internal sealed class RunningTopK
         }
     }
 
-    private void AddRows(float[] block, int width, int firstId, int start, int end)
+    private void AddRows(ScoreBlock block, int width, int firstId, int start, int end)
     {
+        var scores = block();
         for (var row = start; row < end; row++)
         {
-            AddRow(block.AsSpan(row * width, width), firstId, row);
+            AddRow(scores.Slice(row * width, width), firstId, row);
         }
     }
 
