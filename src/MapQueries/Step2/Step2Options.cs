@@ -75,11 +75,11 @@ public sealed record Step2Options
     /// </summary>
     public int ChunkRows { get; init; } = 65536;
 
-    /// <summary>Gets how many synthetic rows the search scores at once. Defaults to 1024.</summary>
-    public int QueryBlockSize { get; init; } = 1024;
+    /// <summary>Gets how many synthetic rows the search scores at once. Defaults to 2048.</summary>
+    public int QueryBlockSize { get; init; } = 2048;
 
-    /// <summary>Gets how many target rows the search holds on the device at once. Defaults to 65536.</summary>
-    public int TargetBlockSize { get; init; } = 65536;
+    /// <summary>Gets how many target rows the search holds on the device at once (403 MB at d = 768). Defaults to 131072.</summary>
+    public int TargetBlockSize { get; init; } = 131072;
 
     /// <summary>Gets how many (synthetic → mapped → label) triples the report samples. Defaults to 20.</summary>
     public int SampleSize { get; init; } = 20;
