@@ -76,9 +76,16 @@ public sealed class MivClassifier : IDisposable
     public static float[] NormalizeRows(ReadOnlySpan<float> values, int dimension)
     {
         var result = values.ToArray();
-        for (long start = 0; start < result.LongLength; start += dimension)
+        NormalizeRowsInPlace(result, dimension);
+        return result;
+    }
+
+    /// <summary>Scales every row of <paramref name="values"/> to unit length in place (zero rows stay zero).</summary>
+    public static void NormalizeRowsInPlace(Span<float> values, int dimension)
+    {
+        for (var start = 0; start < values.Length; start += dimension)
         {
-            var row = result.AsSpan((int)start, dimension);
+            var row = values.Slice(start, dimension);
             double norm = 0;
             foreach (var v in row)
             {
@@ -93,7 +100,6 @@ public sealed class MivClassifier : IDisposable
                 }
             }
         }
-        return result;
     }
 
     /// <summary>Gets a row-major copy of the classifier vectors (labels × dimension).</summary>
@@ -186,7 +192,8 @@ public sealed class MivClassifier : IDisposable
     private static float[] ToArray(Tensor source)
     {
         using var host = source.cpu().contiguous();
-        return host.data<float>().ToArray();
+        // Tensor.bytes spans the tensor's memory; TensorAccessor.ToArray copies element by element.
+        return System.Runtime.InteropServices.MemoryMarshal.Cast<byte, float>(host.bytes).ToArray();
     }
 
     private void Copy(float[] values, Tensor into)

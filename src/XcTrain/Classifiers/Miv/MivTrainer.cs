@@ -323,6 +323,10 @@ public static class MivTrainer
             records.Add(new MivEpochRecord(epoch + 1, classifier.Steps, learningRate, lossSum / batches, recall, trainRows.Length / Math.Max(seconds, 1e-9), seconds));
             MivCheckpoint.Save(output, classifier, shortlist, width, new MivState(epoch + 1, classifier.Steps, [.. records], optionsNode));
             MivCheckpoint.WriteLog(Path.Combine(output, LogFileName), records);
+            // Mining and checkpointing copy the (labels × D) state several times per epoch (0.3 GB each at
+            // 100K × 768); those large-object-heap arrays are garbage at once, but without a full
+            // collection they pile up until the GC's budget is reached (7 GB resident at 100K labels).
+            GC.Collect(GC.MaxGeneration, GCCollectionMode.Forced, blocking: true, compacting: true);
         }
 
         var classifierPath = Path.Combine(output, ClassifierFileName);
@@ -340,7 +344,8 @@ public static class MivTrainer
     {
         ArgumentNullException.ThrowIfNull(points);
         ArgumentNullException.ThrowIfNull(classifier);
-        var vectors = MivClassifier.NormalizeRows(classifier.WeightsArray(), classifier.Dimension);
+        var vectors = classifier.WeightsArray();
+        MivClassifier.NormalizeRowsInPlace(vectors, classifier.Dimension);
         var knn = ExactKnn.Search(
             EmbeddingRows.FromArray(points, rows, classifier.Dimension, "train points"),
             EmbeddingRows.FromArray(vectors, classifier.Labels, classifier.Dimension, "classifier vectors"),
