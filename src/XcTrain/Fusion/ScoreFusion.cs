@@ -1,6 +1,8 @@
 using Skim.Core;
 using Skim.Core.Sparse;
 
+using Skim.XcTrain.Prediction;
+
 namespace Skim.XcTrain.Fusion;
 
 /// <summary>How classifier and label-embedding scores are fused.</summary>
@@ -108,7 +110,7 @@ public static class ScoreFusion
             }
             rows[r] = fused;
         }
-        return TopRows(rows, classifier.Columns, topK);
+        return XcPredictor.TopRows(rows, classifier.Columns, topK);
     }
 
     /// <summary>
@@ -132,7 +134,7 @@ public static class ScoreFusion
             Add(fused, labelScores, r, weight);
             rows[r] = fused;
         }
-        return TopRows(rows, classifier.Columns, topK);
+        return XcPredictor.TopRows(rows, classifier.Columns, topK);
     }
 
     private static void Add(Dictionary<int, float> into, CsrMatrix matrix, int row, double weight)
@@ -180,19 +182,5 @@ public static class ScoreFusion
         {
             throw new SkimDataException(null, null, $"expected one inverse propensity per label ({classifier.Columns}), found {inversePropensity.Length}");
         }
-    }
-
-    // Each row's best entries, score descending then label ascending (the project's tie rule).
-    private static CsrMatrix TopRows(Dictionary<int, float>[] rows, int columns, int topK)
-    {
-        var indices = new int[rows.Length][];
-        var values = new float[rows.Length][];
-        for (var r = 0; r < rows.Length; r++)
-        {
-            var best = rows[r].OrderByDescending(e => e.Value).ThenBy(e => e.Key).Take(topK).ToArray();
-            indices[r] = [.. best.Select(e => e.Key)];
-            values[r] = [.. best.Select(e => e.Value)];
-        }
-        return CsrMatrix.FromRows(columns, indices, values);
     }
 }

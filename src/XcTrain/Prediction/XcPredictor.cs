@@ -176,8 +176,8 @@ public static class XcPredictor
         }
     }
 
-    // Each row's best entries, score descending then label ascending (the project's tie rule).
-    private static CsrMatrix TopRows(Dictionary<int, float>[] rows, int columns, int topK)
+    // Each row's best entries, score descending then label ascending (the project's tie rule); shared with ScoreFusion.
+    internal static CsrMatrix TopRows(Dictionary<int, float>[] rows, int columns, int topK)
     {
         var indices = new int[rows.Length][];
         var values = new float[rows.Length][];
