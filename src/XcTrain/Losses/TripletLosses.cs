@@ -1,3 +1,4 @@
+using Skim.Models.Devices;
 using static TorchSharp.torch;
 
 namespace Skim.XcTrain.Losses;
@@ -54,15 +55,16 @@ public static class TripletLosses
             throw new ArgumentException($"scores: the in-batch loss reads each row's positive on the diagonal, so it needs a square matrix, got {LossInputs.ShapeText(scores)}", nameof(scores));
         }
         using var scope = NewDisposeScope();
-        if (targets.diagonal().eq(0).any().item<bool>())
+        using var s = new HeldScalars(); // called every training step: see HeldScalars
+        if (targets.diagonal().eq(s[0]).any().item<bool>())
         {
             throw new ArgumentException("targets: every diagonal entry must be 1, the row's own positive", nameof(targets));
         }
         var positive = scores.diagonal().unsqueeze(1); // (B, 1)
-        var (hardest, present) = HardestNegatives(scores, targets.eq(0), negatives); // (B, k), (B, k)
-        var hinge = (hardest - positive + margin).relu().masked_fill(present.logical_not(), 0); // (B, k)
-        var terms = applySoftmax ? hinge * ViolatorWeights(hardest, hinge, present, tau) : hinge; // (B, k)
-        return MeanOverPresent(terms, present.sum()).MoveToOuterDisposeScope();
+        var (hardest, present) = HardestNegatives(scores, targets.eq(s[0]), negatives, s); // (B, k), (B, k)
+        var hinge = hardest.sub(positive).add(s[margin], s[1]).relu().masked_fill(present.logical_not(), s[0]); // (B, k)
+        var terms = applySoftmax ? hinge.mul(ViolatorWeights(hardest, hinge, present, tau, s)) : hinge; // (B, k)
+        return MeanOverPresent(terms, present.sum(), s).MoveToOuterDisposeScope();
     }
 
     /// <summary>
@@ -96,35 +98,36 @@ public static class TripletLosses
         ArgumentOutOfRangeException.ThrowIfNegativeOrZero(positives);
         ArgumentOutOfRangeException.ThrowIfNegativeOrZero(negatives);
         using var scope = NewDisposeScope();
-        var isPositive = targets.ne(0); // (B, U)
-        var (hardestPositives, positivePresent) = HardestPositives(scores, isPositive, positives); // (B, P), (B, P)
-        var (hardestNegatives, negativePresent) = HardestNegatives(scores, isPositive.logical_not(), negatives); // (B, N), (B, N)
+        using var s = new HeldScalars(); // called every training step: see HeldScalars
+        var isPositive = targets.ne(s[0]); // (B, U)
+        var (hardestPositives, positivePresent) = HardestPositives(scores, isPositive, positives, s); // (B, P), (B, P)
+        var (hardestNegatives, negativePresent) = HardestNegatives(scores, isPositive.logical_not(), negatives, s); // (B, N), (B, N)
         var present = positivePresent.unsqueeze(2).logical_and(negativePresent.unsqueeze(1)); // (B, P, N)
-        var violation = hardestNegatives.unsqueeze(1) - hardestPositives.unsqueeze(2) + margin; // (B, P, N)
-        var hinge = violation.relu().masked_fill(present.logical_not(), 0); // (B, P, N)
+        var violation = hardestNegatives.unsqueeze(1).sub(hardestPositives.unsqueeze(2)).add(s[margin], s[1]); // (B, P, N)
+        var hinge = violation.relu().masked_fill(present.logical_not(), s[0]); // (B, P, N)
 
         // NGAME's weights: a softmax of the hinges themselves over the negatives, zeros sent to −100.
-        var weights = hinge.masked_fill(hinge.eq(0), -100.0).softmax(2); // (B, P, N)
-        var triplets = negativePresent.sum() * positives; // () padded positives count, as in NGAME
-        return MeanOverPresent(hinge * weights, triplets).MoveToOuterDisposeScope();
+        var weights = hinge.masked_fill(hinge.eq(s[0]), s[-100.0]).softmax(2); // (B, P, N)
+        var triplets = negativePresent.sum().mul(s.Integer(positives)); // () padded positives count, as in NGAME
+        return MeanOverPresent(hinge.mul(weights), triplets, s).MoveToOuterDisposeScope();
     }
 
     // The k highest-scoring negative columns of each row, k = min(negatives, columns): their scores
     // (B, k) and whether each slot holds a real negative (B, k). Non-negatives are filled with −∞ for
     // the selection only, so the real negatives come first and a short row's spare slots are flagged.
-    private static (Tensor Scores, Tensor Present) HardestNegatives(Tensor scores, Tensor isNegative, int negatives)
+    private static (Tensor Scores, Tensor Present) HardestNegatives(Tensor scores, Tensor isNegative, int negatives, HeldScalars s)
     {
         var width = (int)Math.Min(negatives, scores.shape[1]);
-        var candidates = scores.masked_fill(isNegative.logical_not(), double.NegativeInfinity); // (B, C)
+        var candidates = scores.masked_fill(isNegative.logical_not(), s[double.NegativeInfinity]); // (B, C)
         var (_, picked) = candidates.topk(width, 1); // (B, k)
         return (scores.gather(1, picked), isNegative.gather(1, picked)); // (B, k), (B, k)
     }
 
     // The lowest-scoring positives of each row, as HardestNegatives with the order reversed.
-    private static (Tensor Scores, Tensor Present) HardestPositives(Tensor scores, Tensor isPositive, int positives)
+    private static (Tensor Scores, Tensor Present) HardestPositives(Tensor scores, Tensor isPositive, int positives, HeldScalars s)
     {
         var width = (int)Math.Min(positives, scores.shape[1]);
-        var candidates = scores.masked_fill(isPositive.logical_not(), double.PositiveInfinity); // (B, C)
+        var candidates = scores.masked_fill(isPositive.logical_not(), s[double.PositiveInfinity]); // (B, C)
         var (_, picked) = candidates.topk(width, 1, largest: false); // (B, P)
         return (scores.gather(1, picked), isPositive.gather(1, picked)); // (B, P), (B, P)
     }
@@ -132,15 +135,15 @@ public static class TripletLosses
     // M1's softmax over the hardest negatives with logits S/τ · 1[h ≠ 0] (NGAME: a non-violator keeps
     // logit 0). Missing slots are not negatives at all, so they get −∞; a row with no slot at all gets
     // zeros instead, whose uniform weights multiply hinges that are all 0.
-    private static Tensor ViolatorWeights(Tensor hardest, Tensor hinge, Tensor present, double tau)
+    private static Tensor ViolatorWeights(Tensor hardest, Tensor hinge, Tensor present, double tau, HeldScalars s)
     {
-        var logits = hardest / tau * hinge.ne(0); // (B, k)
-        var masked = logits.masked_fill(present.logical_not(), double.NegativeInfinity); // (B, k)
+        var logits = hardest.div(s[tau]).mul(hinge.ne(s[0])); // (B, k)
+        var masked = logits.masked_fill(present.logical_not(), s[double.NegativeInfinity]); // (B, k)
         var anyPresent = present.any(1, keepdim: true); // (B, 1)
-        return masked.masked_fill(anyPresent.logical_not(), 0).softmax(1); // (B, k)
+        return masked.masked_fill(anyPresent.logical_not(), s[0]).softmax(1); // (B, k)
     }
 
     // Σ terms / count, 0 (still attached to the graph) when nothing was counted.
-    private static Tensor MeanOverPresent(Tensor terms, Tensor count) =>
-        terms.sum() / count.clamp_min(1).to_type(terms.dtype); // ()
+    private static Tensor MeanOverPresent(Tensor terms, Tensor count, HeldScalars s) =>
+        terms.sum().div(count.clamp_min(s.Integer(1)).to_type(terms.dtype)); // ()
 }

@@ -148,15 +148,17 @@ public sealed class MivClassifier : IDisposable
             Steps++;
             var first = _firstMoment.index_select(0, ids); // (U, D)
             var second = _secondMoment.index_select(0, ids); // (U, D)
+            // Every scalar is held for the whole update: see HeldScalars.
+            using var s = new HeldScalars();
             // SparseAdam's order of operations: m += (g − m)(1 − β₁), v += (g² − v)(1 − β₂).
-            first = first + ((gradient - first) * (1 - settings.Beta1));
-            second = second + ((gradient.square() - second) * (1 - settings.Beta2));
+            first = first.add(gradient.sub(first).mul(s[1 - settings.Beta1]), s[1]);
+            second = second.add(gradient.square().sub(second).mul(s[1 - settings.Beta2]), s[1]);
             _firstMoment.index_copy_(0, ids, first);
             _secondMoment.index_copy_(0, ids, second);
             var correction1 = 1 - Math.Pow(settings.Beta1, Steps);
             var correction2 = 1 - Math.Pow(settings.Beta2, Steps);
             var stepSize = learningRate * Math.Sqrt(correction2) / correction1;
-            var updated = rows.detach() - (first / (second.sqrt() + settings.Epsilon) * stepSize); // (U, D)
+            var updated = rows.detach().sub(first.div(second.sqrt().add(s[settings.Epsilon], s[1])).mul(s[stepSize])); // (U, D)
             _weights.index_copy_(0, ids, updated);
         }
         return loss.item<float>();
