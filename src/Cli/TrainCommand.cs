@@ -35,6 +35,9 @@ public static class TrainCommand
         var batchSize = new Option<int>("--batch-size") { Description = "Train points per step.", DefaultValueFactory = _ => defaults.BatchSize };
         var accumulation = new Option<int>("--gradient-accumulation") { Description = "Steps summed per optimizer update.", DefaultValueFactory = _ => defaults.GradientAccumulation };
         var lr = new Option<double>("--lr") { Description = "Peak learning rate (linear warm-up, then linear decay).", DefaultValueFactory = _ => defaults.LearningRate };
+        var labelFeatures = new Option<string>("--label-features") { Description = "What stands for a label: text (its text, encoded), table (a learnable embedding per label) or auto (text when the dataset has label texts).", DefaultValueFactory = _ => "auto" };
+        labelFeatures.AcceptOnlyFromAmong("auto", "text", "table");
+        var labelTableLr = new Option<double>("--label-table-lr") { Description = "Peak learning rate of the label table.", DefaultValueFactory = _ => defaults.LabelTableLearningRate };
         var temperature = new Option<double>("--temperature") { Description = "Softmax temperature of the DEXML losses.", DefaultValueFactory = _ => defaults.Temperature };
         var margin = new Option<double>("--margin") { Description = "Triplet margin of NGAME's loss.", DefaultValueFactory = _ => defaults.Margin };
         var maxLength = new Option<int>("--max-length") { Description = "Tokens per text, special tokens included.", DefaultValueFactory = _ => defaults.MaxLength };
@@ -47,7 +50,7 @@ public static class TrainCommand
         var tokenCache = new Option<string?>("--token-cache") { Description = "Token cache folder. Defaults to tokens/ in the run folder." };
         var command = new Command("train", "Train an XC encoder (NGAME or DEXML) on the original or an augmented train matrix.")
         {
-            dataset, output, matrix, model, loss, sampler, samplerNegatives, samplerQueue, shortlistNegatives, shortlistSize, shortlistStart, shortlistEvery, encoder, pooling, epochs, batchSize, accumulation, lr, temperature, margin, maxLength, chunk, validation, device, seed, threads, resume, tokenCache,
+            dataset, output, matrix, model, loss, sampler, samplerNegatives, samplerQueue, shortlistNegatives, shortlistSize, shortlistStart, shortlistEvery, encoder, pooling, epochs, batchSize, accumulation, lr, labelFeatures, labelTableLr, temperature, margin, maxLength, chunk, validation, device, seed, threads, resume, tokenCache,
         };
         command.SetAction(async (parseResult, cancellationToken) =>
         {
@@ -71,6 +74,8 @@ public static class TrainCommand
                 BatchSize = parseResult.GetValue(batchSize),
                 GradientAccumulation = parseResult.GetValue(accumulation),
                 LearningRate = parseResult.GetValue(lr),
+                LabelFeatures = XcTrainOptions.ParseLabelFeatures(parseResult.GetValue(labelFeatures)!),
+                LabelTableLearningRate = parseResult.GetValue(labelTableLr),
                 Temperature = parseResult.GetValue(temperature),
                 Margin = parseResult.GetValue(margin),
                 MaxLength = parseResult.GetValue(maxLength),

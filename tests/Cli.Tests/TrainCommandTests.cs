@@ -37,6 +37,27 @@ public sealed class TrainCommandTests : IDisposable
     }
 
     [Fact]
+    public async Task Label_features_table_trains_a_label_table_that_predict_scores_labels_with()
+    {
+        // Given a small dataset (with label texts, which the table ignores)
+        var dataset = SyntheticXcDataset.Write(_dir);
+        var run = _dir.File("run");
+
+        // When an encoder is trained with a label table and the test split predicted by label retrieval
+        var train = await CliTestHost.RunAsync("train", "--dataset", dataset, "--out", run, "--epochs", "1", "--batch-size", "8", "--label-features", "table", "--label-table-lr", "5e-3", "--device", "cpu");
+        var predict = await CliTestHost.RunAsync("predict", run, "--split", "tst", "--top-k", "3", "--device", "cpu");
+
+        // Then the table sits next to the encoder, the options record it, and predict scored every row
+        Assert.True(train.ExitCode == 0, train.Error);
+        Assert.True(File.Exists(Path.Combine(run, "encoder", "label_table.npy")));
+        using var manifest = JsonDocument.Parse(File.ReadAllText(Path.Combine(run, "manifest.json")));
+        Assert.Equal("table", manifest.RootElement.GetProperty("summary").GetProperty("label_features").GetString());
+        Assert.Equal(5e-3, manifest.RootElement.GetProperty("options").GetProperty("label_table_learning_rate").GetDouble());
+        Assert.True(predict.ExitCode == 0, predict.Error);
+        Assert.All(Enumerable.Range(0, 16), r => Assert.Equal(3, SparseNpz.Load(Path.Combine(run, "tst_scores.npz")).RowLength(r)));
+    }
+
+    [Fact]
     public async Task A_train_matrix_of_another_size_is_one_error_line_with_exit_code_2_and_no_run_written()
     {
         // Given a dataset of 48 train points and a matrix of 10 rows

@@ -36,6 +36,7 @@ public sealed class XcDataset
         FullTrainLabels = parts.FullTrain;
         TrainFilter = parts.TrainFilter;
         TestFilter = parts.TestFilter;
+        HasLabelTexts = parts.HasLabelTexts;
         _trainRecords = new(() => parts.TrainRecords(TrainLabels));
         _testRecords = new(() => parts.TestRecords(TestLabels));
         _labelRecords = new(parts.LabelRecords);
@@ -74,8 +75,15 @@ public sealed class XcDataset
     /// <summary>Gets the text of each test point (read on first use).</summary>
     public IReadOnlyList<string> TestTexts => _testTexts.Value;
 
-    /// <summary>Gets the text of each label (read on first use).</summary>
+    /// <summary>Gets the text of each label (read on first use); empty strings when the dataset has no label texts.</summary>
     public IReadOnlyList<string> LabelTexts => _labelTexts.Value;
+
+    /// <summary>
+    /// Gets whether the folder has label texts. A dataset without them (no <c>lbl.json.gz</c> next to
+    /// <c>trn_X_Y.txt</c>, no <c>raw/Y.txt</c>: label ids only, as in many XC benchmarks) has an empty
+    /// text per label, and trainers learn a label embedding table instead of encoding label text.
+    /// </summary>
+    public bool HasLabelTexts { get; }
 
     /// <summary>
     /// Opens the dataset in <paramref name="directory"/>, detecting its layout, and checks that text
@@ -154,7 +162,8 @@ public sealed class XcDataset
         string P(string name) => Path.Combine(directory, name);
         RequireFiles(directory, XcDatasetLayout.Dexml,
             XcDatasetFiles.DexmlTrainLabels, XcDatasetFiles.DexmlTestLabels,
-            XcDatasetFiles.DexmlTrainTexts, XcDatasetFiles.DexmlTestTexts, XcDatasetFiles.DexmlLabelTexts);
+            XcDatasetFiles.DexmlTrainTexts, XcDatasetFiles.DexmlTestTexts);
+        var hasLabelTexts = File.Exists(P(XcDatasetFiles.DexmlLabelTexts));
         var train = DatasetNpz.Load(P(XcDatasetFiles.DexmlTrainLabels));
         var test = DatasetNpz.Load(P(XcDatasetFiles.DexmlTestLabels));
         var full = File.Exists(P(XcDatasetFiles.DexmlFullTrainLabels)) ? DatasetNpz.Load(P(XcDatasetFiles.DexmlFullTrainLabels)) : null;
@@ -165,11 +174,17 @@ public sealed class XcDataset
         }
         CheckCount(directory, XcDatasetFiles.DexmlTrainTexts, TextLines.Count(P(XcDatasetFiles.DexmlTrainTexts)), "lines", XcDatasetFiles.DexmlTrainLabels, train.Rows, "rows");
         CheckCount(directory, XcDatasetFiles.DexmlTestTexts, TextLines.Count(P(XcDatasetFiles.DexmlTestTexts)), "lines", XcDatasetFiles.DexmlTestLabels, test.Rows, "rows");
-        CheckCount(directory, XcDatasetFiles.DexmlLabelTexts, TextLines.Count(P(XcDatasetFiles.DexmlLabelTexts)), "lines", XcDatasetFiles.DexmlTrainLabels, train.Columns, "columns");
+        if (hasLabelTexts)
+        {
+            CheckCount(directory, XcDatasetFiles.DexmlLabelTexts, TextLines.Count(P(XcDatasetFiles.DexmlLabelTexts)), "lines", XcDatasetFiles.DexmlTrainLabels, train.Columns, "columns");
+        }
         var trainTexts = () => (IReadOnlyList<string>)TextLines.ReadAll(P(XcDatasetFiles.DexmlTrainTexts));
         var testTexts = () => (IReadOnlyList<string>)TextLines.ReadAll(P(XcDatasetFiles.DexmlTestTexts));
-        var labelTexts = () => (IReadOnlyList<string>)TextLines.ReadAll(P(XcDatasetFiles.DexmlLabelTexts));
+        Func<IReadOnlyList<string>> labelTexts = hasLabelTexts
+            ? () => TextLines.ReadAll(P(XcDatasetFiles.DexmlLabelTexts))
+            : () => NoTexts(train.Columns);
         return new Parts(
+            hasLabelTexts,
             train,
             test,
             full,
@@ -182,6 +197,8 @@ public sealed class XcDataset
             labels => RecordsFromTexts(testTexts(), labels),
             () => RecordsFromTexts(labelTexts(), null));
     }
+
+    private static string[] NoTexts(int count) => Enumerable.Repeat("", count).ToArray();
 
     private static Parts OpenXc(string directory)
     {
@@ -198,21 +215,24 @@ public sealed class XcDataset
         {
             missing.Add(XcDatasetFiles.XcTestCorpus);
         }
-        if (labelCorpus is null)
+        // Without label texts the label count comes from the matrices' headers.
+        var labelsFromMatrices = labelCorpus is null && File.Exists(P(XcDatasetFiles.XcTrainLabels)) && File.Exists(P(XcDatasetFiles.XcTestLabels));
+        if (labelCorpus is null && !labelsFromMatrices)
         {
-            missing.Add(XcDatasetFiles.XcLabelCorpus);
+            missing.Add($"{XcDatasetFiles.XcLabelCorpus} (or {XcDatasetFiles.XcTrainLabels} and {XcDatasetFiles.XcTestLabels} to count labels without label texts)");
         }
         if (missing.Count > 0)
         {
             throw new SkimFormatException(directory, null, $"incomplete XC-layout dataset: missing {string.Join(", ", missing)}");
         }
-        var numLabels = XcCorpus.Count(P(labelCorpus!));
+        var numLabels = labelCorpus is null ? XcSparseText.Read(P(XcDatasetFiles.XcTrainLabels)).Columns : XcCorpus.Count(P(labelCorpus));
+        var labelSource = labelCorpus ?? XcDatasetFiles.XcTrainLabels;
 
         // The corpora are parsed now only when a matrix must be built from their target_ind lists.
         List<XcCorpusRecord>? trainRecords = null;
         List<XcCorpusRecord>? testRecords = null;
-        var train = ReadXcMatrix(directory, XcDatasetFiles.XcTrainLabels, trainCorpus!, labelCorpus!, numLabels, ref trainRecords);
-        var test = ReadXcMatrix(directory, XcDatasetFiles.XcTestLabels, testCorpus!, labelCorpus!, numLabels, ref testRecords);
+        var train = ReadXcMatrix(directory, XcDatasetFiles.XcTrainLabels, trainCorpus!, labelSource, numLabels, ref trainRecords);
+        var test = ReadXcMatrix(directory, XcDatasetFiles.XcTestLabels, testCorpus!, labelSource, numLabels, ref testRecords);
         CsrMatrix? full = null;
         if (File.Exists(P(XcDatasetFiles.XcFullTrainLabels)))
         {
@@ -226,8 +246,11 @@ public sealed class XcDataset
         var testRecordsCache = testRecords;
         IReadOnlyList<XcCorpusRecord> LoadTrain() => trainRecordsCache ??= XcCorpus.ReadAll(P(trainCorpus!));
         IReadOnlyList<XcCorpusRecord> LoadTest() => testRecordsCache ??= XcCorpus.ReadAll(P(testCorpus!));
-        var labelRecords = new Lazy<IReadOnlyList<XcCorpusRecord>>(() => XcCorpus.ReadAll(P(labelCorpus!)));
+        var labelRecords = new Lazy<IReadOnlyList<XcCorpusRecord>>(() => labelCorpus is null
+            ? RecordsFromTexts(NoTexts(numLabels), null)
+            : XcCorpus.ReadAll(P(labelCorpus)));
         return new Parts(
+            labelCorpus is not null,
             train,
             test,
             full,
@@ -353,6 +376,7 @@ public sealed class XcDataset
 
     /// <summary>What a layout reader found: the matrices, the filters and how to read the texts later.</summary>
     private sealed record Parts(
+        bool HasLabelTexts,
         CsrMatrix Train,
         CsrMatrix Test,
         CsrMatrix? FullTrain,

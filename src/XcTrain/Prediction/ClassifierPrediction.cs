@@ -61,18 +61,20 @@ public static class ClassifierPrediction
     /// <param name="classifier">The opened classifier folder.</param>
     /// <param name="dataset">The dataset being scored.</param>
     /// <param name="points">The split's point embeddings (as the encoder gives them).</param>
-    /// <param name="embed">Embeds texts with the run's encoder (for labels or train rows not cached).</param>
+    /// <param name="embed">Embeds texts with the run's encoder (train rows not cached).</param>
+    /// <param name="labelEmbeddings">Gets the run's label embeddings (label texts encoded, or its label table) when the classifier folder has none cached.</param>
     /// <param name="topK">Labels kept per point.</param>
     /// <param name="device">The device for the searches.</param>
     /// <param name="ct">Cancels the work.</param>
     /// <exception cref="SkimDataException">The classifier does not fit the dataset or the encoder.</exception>
-    public static CsrMatrix Run(XcPredictOptions options, ClassifierFolder classifier, XcDataset dataset, EmbeddingRows points, Func<IReadOnlyList<string>, float[]> embed, int topK, string device, CancellationToken ct = default)
+    public static CsrMatrix Run(XcPredictOptions options, ClassifierFolder classifier, XcDataset dataset, EmbeddingRows points, Func<IReadOnlyList<string>, float[]> embed, Func<float[]> labelEmbeddings, int topK, string device, CancellationToken ct = default)
     {
         ArgumentNullException.ThrowIfNull(options);
         ArgumentNullException.ThrowIfNull(classifier);
         ArgumentNullException.ThrowIfNull(dataset);
         ArgumentNullException.ThrowIfNull(points);
         ArgumentNullException.ThrowIfNull(embed);
+        ArgumentNullException.ThrowIfNull(labelEmbeddings);
         var vectorsPath = Path.Combine(classifier.Directory, MivTrainer.ClassifierFileName);
         if (classifier.Labels != dataset.NumLabels)
         {
@@ -89,7 +91,7 @@ public static class ClassifierPrediction
             return classifierScores;
         }
         var labels = Cached(classifier.Directory, MivTrainer.LabelEmbeddingsFileName, dataset.NumLabels, points.Dimension)
-            ?? embed(dataset.LabelTexts);
+            ?? labelEmbeddings();
         var labelRows = EmbeddingRows.FromArray(labels, dataset.NumLabels, points.Dimension, "labels");
         var labelScores = EmbeddingKnnClassifier.Predict(points, labelRows, new EmbeddingKnnOptions { TopK = topK, Device = device }, ct: ct);
         if (options.Fusion == FusionKind.Sum)

@@ -68,6 +68,10 @@ public static class XcPredictor
         float[] Embed(IReadOnlyList<string> texts) =>
             TokenBatches.Embed(encoder, tokenizer.EncodeBatch(texts, new BatchEncodeOptions { MaxLength = settings.MaxLength }), null, options.BatchSize, ct);
 
+        // A run trained with a label table (no label texts) scores labels by its table.
+        float[] LabelEmbeddings() =>
+            LabelTable.ReadEmbeddings(encoderDirectory, dataset.NumLabels, encoder.Dimension, settings.Normalize) ?? Embed(dataset.LabelTexts);
+
         var texts = dataset.TextsFor(split);
         var points = EmbeddingRows.FromArray(Embed(texts), texts.Count, encoder.Dimension, $"{split} points");
         var labelCount = dataset.NumLabels;
@@ -75,7 +79,7 @@ public static class XcPredictor
         var device = encoder.Device.ToString();
         if (classifier is not null)
         {
-            var classifierScores = ClassifierPrediction.Run(options, classifier, dataset, points, Embed, topK, device, ct);
+            var classifierScores = ClassifierPrediction.Run(options, classifier, dataset, points, Embed, LabelEmbeddings, topK, device, ct);
             SparseNpz.Save(options.ResolvedOutputPath, classifierScores);
             return new XcPredictResult(options.ResolvedOutputPath, datasetDirectory, split, classifierScores.Rows, labelCount, options.Method, clock.Elapsed);
         }
@@ -83,7 +87,7 @@ public static class XcPredictor
         CsrMatrix? byInstance = null;
         if (options.Method != PredictionMethod.Instance)
         {
-            var labels = EmbeddingRows.FromArray(Embed(dataset.LabelTexts), labelCount, encoder.Dimension, "labels");
+            var labels = EmbeddingRows.FromArray(LabelEmbeddings(), labelCount, encoder.Dimension, "labels");
             byLabel = EmbeddingKnnClassifier.Predict(points, labels, new EmbeddingKnnOptions { TopK = topK, Device = device }, ct: ct);
         }
         if (options.Method != PredictionMethod.Label)

@@ -1,6 +1,7 @@
 using System.Text.Json.Nodes;
 using Skim.Core;
 using Skim.Core.Formats.Npy;
+using Skim.Models.Devices;
 using Skim.Models.Encoders;
 using Skim.Models.Search;
 using Skim.XcTrain.Losses;
@@ -23,6 +24,7 @@ internal sealed class DualEncoderStep : ITrainingStep
     private readonly TrainingData _data;
     private readonly TokenCache _tokens;
     private readonly TextEncoder _encoder;
+    private readonly LabelSide _labels;
     private readonly RelevanceLookup _relevance;
     private readonly INegativeSampler _sampler;
     private readonly bool _cacheGradients;
@@ -31,8 +33,9 @@ internal sealed class DualEncoderStep : ITrainingStep
     private Dictionary<int, int[]>? _shortlist;
 
     /// <summary>Creates the step; <paramref name="cacheGradients"/> null caches whenever labels are chunked (false: chunks keep their graphs, the reference computation caching must equal).</summary>
-    public DualEncoderStep(XcTrainOptions options, TrainingData data, TokenCache tokens, TextEncoder encoder, bool? cacheGradients = null)
+    public DualEncoderStep(XcTrainOptions options, TrainingData data, TokenCache tokens, TextEncoder encoder, LabelSide labels, bool? cacheGradients = null)
     {
+        _labels = labels;
         _cacheGradients = cacheGradients ?? options.LabelChunkSize > 0;
         _options = options;
         _data = data;
@@ -58,6 +61,7 @@ internal sealed class DualEncoderStep : ITrainingStep
     public double Run(int epoch, int batch, int[] rows, double lossScale)
     {
         using var scope = NewDisposeScope();
+        using var s = new HeldScalars(); // see HeldScalars: this runs every step
         var device = _encoder.Device;
         var positiveRandom = new Random(SeedMix.Of(_options.Seed, "positives", epoch, batch));
         var sampled = rows.Select(row => PositiveSampler.Draw(_data.TrainMatrix, row, _options.PositivesPerRow, positiveRandom)).ToArray();
@@ -119,10 +123,10 @@ internal sealed class DualEncoderStep : ITrainingStep
 
         var (queryIds, queryMask) = TokenBatches.Gather(_tokens.Points, rows, device);
         var queries = _encoder.Forward(queryIds, queryMask); // (B, D)
-        var scores = queries.matmul(allColumns.t()) / _options.Temperature; // (B, C)
+        var scores = queries.matmul(allColumns.t()).div(s[_options.Temperature]); // (B, C)
         if (_sampler.ColumnLogitCorrection(allLabels, device) is { } correction)
         {
-            scores = scores + correction.unsqueeze(0); // (B, C)
+            scores = scores.add(correction.unsqueeze(0), s[1]); // (B, C)
         }
         var loss = _options.Loss switch
         {
@@ -130,7 +134,7 @@ internal sealed class DualEncoderStep : ITrainingStep
             DualEncoderLossKind.DecoupledSoftmax => DualEncoderLosses.DecoupledSoftmax(scores, relevance, sampledTensor),
             _ => DualEncoderLosses.SoftTopK(scores, relevance, sampledTensor, _options.SoftTopK),
         };
-        (loss * lossScale).backward();
+        loss.mul(s[lossScale]).backward();
         if (cached)
         {
             // Replay each chunk with the dropout it had and push the cached gradient through it.
@@ -183,7 +187,7 @@ internal sealed class DualEncoderStep : ITrainingStep
     {
         var dimension = _encoder.Dimension;
         var points = TokenBatches.Embed(_encoder, _tokens.Points, _data.TrainRows, MineBatchSize);
-        var labels = TokenBatches.Embed(_encoder, _tokens.Labels, null, MineBatchSize);
+        var labels = _labels.EmbedAll(MineBatchSize);
         var mostPositives = _data.TrainRows.Max(row => _data.TrainMatrix.RowLength(row));
         var knn = ExactKnn.Search(
             EmbeddingRows.FromArray(points, _data.TrainRows.Length, dimension, "train points"),
@@ -218,11 +222,7 @@ internal sealed class DualEncoderStep : ITrainingStep
 
     public void Dispose() => (_sampler as IDisposable)?.Dispose();
 
-    private Tensor EncodeLabels(int[] labels)
-    {
-        var (ids, mask) = TokenBatches.Gather(_tokens.Labels, labels, _encoder.Device);
-        return _encoder.Forward(ids, mask); // (C, D)
-    }
+    private Tensor EncodeLabels(int[] labels) => _labels.Encode(labels); // (C, D)
 
     private static List<int[]> Chunk(List<int> labels, int size) => [.. labels.Chunk(size)];
 }

@@ -2,6 +2,7 @@ using System.Text.Json;
 using System.Text.Json.Nodes;
 using Skim.Core;
 using Skim.Core.Formats.Npy;
+using Skim.Models.Devices;
 using Skim.Models.Encoders;
 using Skim.XcTrain.Losses;
 using Skim.XcTrain.Sampling;
@@ -27,14 +28,16 @@ internal sealed class NgameStep : ITrainingStep
     private readonly TrainingData _data;
     private readonly TokenCache _tokens;
     private readonly TextEncoder _encoder;
+    private readonly LabelSide _labels;
     private readonly RelevanceLookup _relevance;
     private readonly Dictionary<int, int> _bankRow;
     private readonly float[] _bank;
     private ClusterBatchSchedule _schedule;
     private int[][] _clusters;
 
-    public NgameStep(XcTrainOptions options, TrainingData data, TokenCache tokens, TextEncoder encoder)
+    public NgameStep(XcTrainOptions options, TrainingData data, TokenCache tokens, TextEncoder encoder, LabelSide labels)
     {
+        _labels = labels;
         _options = options;
         _data = data;
         _tokens = tokens;
@@ -72,14 +75,16 @@ internal sealed class NgameStep : ITrainingStep
             targets[t] = targets[t] > 0 ? 1f : 0f;
         }
 
-        var (labelIds, labelMask) = TokenBatches.Gather(_tokens.Labels, labels, device);
-        var labelEmbeddings = _encoder.Forward(labelIds, labelMask); // (B, D)
+        var labelEmbeddings = _labels.Encode(labels); // (B, D)
         var (pointIds, pointMask) = TokenBatches.Gather(_tokens.Points, rows, device);
         var pointEmbeddings = _encoder.Forward(pointIds, pointMask); // (B, D)
         // NGAME scores by cosine whatever the encoder's own normalisation.
         var scores = Pooling.Normalize(pointEmbeddings).matmul(Pooling.Normalize(labelEmbeddings).t()); // (B, B)
         var loss = TripletLosses.OnlineHardNegativeMining(scores, tensor(targets, [rows.Length, rows.Length], device: device), _options.Margin, _options.HardNegatives);
-        (loss * lossScale).backward();
+        using (var s = new HeldScalars()) // see HeldScalars: this runs every step
+        {
+            loss.mul(s[lossScale]).backward();
+        }
 
         // The memory bank keeps the train-mode embeddings of this step for the next clustering.
         var stale = pointEmbeddings.detach().cpu().data<float>().ToArray();

@@ -26,6 +26,19 @@ public enum DualEncoderLossKind
     SoftTopK,
 }
 
+/// <summary>What stands for a label on the label side of training.</summary>
+public enum LabelFeatureKind
+{
+    /// <summary>Label text when the dataset has any, else a learnable table.</summary>
+    Auto,
+
+    /// <summary>The encoder's embedding of the label text (NGAME's and DEXML's default).</summary>
+    Text,
+
+    /// <summary>A learnable label embedding table (<see cref="LabelTable"/>), the label texts unused.</summary>
+    Table,
+}
+
 /// <summary>What <see cref="XcTrainer.RunAsync"/> trains, on what, and how (<c>skim train</c>).</summary>
 public sealed record XcTrainOptions
 {
@@ -121,6 +134,19 @@ public sealed record XcTrainOptions
     /// <summary>Gets the AdamW weight decay (not applied to biases and LayerNorm weights). Defaults to 0.01.</summary>
     public double WeightDecay { get; init; } = 0.01;
 
+    /// <summary>
+    /// Gets what stands for a label: text (encoded label texts), table (a learnable embedding per label)
+    /// or auto, which is text when the dataset has a non-empty label text and table otherwise. Defaults to auto.
+    /// </summary>
+    public LabelFeatureKind LabelFeatures { get; init; } = LabelFeatureKind.Auto;
+
+    /// <summary>
+    /// Gets the peak learning rate of the label table (same warm-up and decay as the encoder's; no
+    /// weight decay). A free vector per label moves much further per step than a shared encoder, so it
+    /// trains at a higher rate. Defaults to 1e-2.
+    /// </summary>
+    public double LabelTableLearningRate { get; init; } = 1e-2;
+
     /// <summary>Gets the token length of texts (special tokens included). Defaults to 32.</summary>
     public int MaxLength { get; init; } = 32;
 
@@ -187,6 +213,15 @@ public sealed record XcTrainOptions
         _ => throw new SkimConfigException($"model: expected ngame or dexml, found \"{value}\""),
     };
 
+    /// <summary>Parses a label-feature kind: auto, text or table.</summary>
+    public static LabelFeatureKind ParseLabelFeatures(string value) => value?.Trim().ToLowerInvariant() switch
+    {
+        "auto" => LabelFeatureKind.Auto,
+        "text" => LabelFeatureKind.Text,
+        "table" => LabelFeatureKind.Table,
+        _ => throw new SkimConfigException($"label_features: expected auto, text or table, found \"{value}\""),
+    };
+
     /// <summary>Parses a dual-encoder loss: softmax, decoupled-softmax or soft-topk.</summary>
     public static DualEncoderLossKind ParseLoss(string value) => value?.Trim().ToLowerInvariant() switch
     {
@@ -222,6 +257,7 @@ public sealed record XcTrainOptions
         Positive("batch_size", BatchSize);
         Positive("gradient_accumulation", GradientAccumulation);
         Positive("learning_rate", LearningRate);
+        Positive("label_table_learning_rate", LabelTableLearningRate);
         Positive("temperature", Temperature);
         Positive("max_length", MaxLength);
         Positive("positives_per_row", PositivesPerRow);

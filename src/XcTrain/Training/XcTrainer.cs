@@ -55,6 +55,7 @@ public static class XcTrainer
         }
         progress?.Report(new XcTrainProgress(0, options.Epochs, 0, 0, double.NaN, 0, "preparing"));
         var data = TrainingData.Load(options);
+        var useTable = UsesLabelTable(options, data.Dataset);
         // Created only once the data check out: bad input leaves nothing behind.
         Directory.CreateDirectory(run);
         var encoderSource = EncoderFolder.Resolve(options.Encoder, run, data.PointTexts.Concat(data.LabelTexts), options.Seed);
@@ -68,12 +69,14 @@ public static class XcTrainer
         });
         encoder.CheckTokenizer(Skim.Models.Tokenization.TokenizerLoader.Load(encoderSource).VocabularySize, encoderSource);
         encoder.SetTraining(true);
+        using var table = useTable ? CreateLabelTable(options, data, tokens, encoder, checkpoint, progress, ct) : null;
+        var labelSide = new LabelSide(encoder, tokens, table);
 
-        using var optimizer = CreateOptimizer(encoder, options);
+        using var optimizer = CreateOptimizer(encoder, table, options);
         var batchesPerEpoch = (data.TrainRows.Length + options.BatchSize - 1) / options.BatchSize;
         var updatesPerEpoch = (batchesPerEpoch + options.GradientAccumulation - 1) / options.GradientAccumulation;
         var schedule = LinearSchedule.Create((long)updatesPerEpoch * options.Epochs, options.WarmupFraction);
-        using var step = CreateStep(options, data, tokens, encoder);
+        using var step = CreateStep(options, data, tokens, encoder, labelSide);
 
         var optionsNode = (JsonObject)RunManifest.OptionsNode(TrainingShapingOptions(options));
         var records = new List<EpochRecord>();
@@ -93,7 +96,7 @@ public static class XcTrainer
         {
             // Epoch 0: the untrained encoder, the baseline every later row is read against.
             progress?.Report(new XcTrainProgress(0, options.Epochs, 0, batchesPerEpoch, double.NaN, 0, "validating"));
-            records.Add(new EpochRecord(0, 0, 0, double.NaN, 0, 0, Validate(encoder, tokens, data, weights, ct)));
+            records.Add(new EpochRecord(0, 0, 0, double.NaN, 0, 0, Validate(encoder, labelSide, tokens, data, weights, ct)));
         }
         for (var epoch = firstEpoch; epoch < options.Epochs; epoch++)
         {
@@ -118,10 +121,12 @@ public static class XcTrainer
                 steps++;
                 if ((batch + 1) % options.GradientAccumulation == 0 || batch + 1 == batchesPerEpoch)
                 {
-                    learningRate = options.LearningRate * schedule.Factor(updates);
-                    foreach (var group in optimizer.ParamGroups)
+                    var factor = schedule.Factor(updates);
+                    learningRate = options.LearningRate * factor;
+                    foreach (var (group, index) in optimizer.ParamGroups.Select((g, i) => (g, i)))
                     {
-                        group.LearningRate = learningRate;
+                        // Groups 0 and 1 are the encoder's (decay, no decay); group 2 is the label table.
+                        group.LearningRate = (index < 2 ? options.LearningRate : options.LabelTableLearningRate) * factor;
                     }
                     optimizer.step();
                     optimizer.zero_grad();
@@ -132,12 +137,16 @@ public static class XcTrainer
             }
             var trainSeconds = epochClock.Elapsed.TotalSeconds;
             progress?.Report(new XcTrainProgress(epoch + 1, options.Epochs, batchesPerEpoch, batchesPerEpoch, lossSum / lossCount, data.TrainRows.Length / trainSeconds, "validating"));
-            var validation = Validate(encoder, tokens, data, weights, ct);
+            var validation = Validate(encoder, labelSide, tokens, data, weights, ct);
             step.EndEpoch(epoch);
             records.Add(new EpochRecord(epoch + 1, steps, learningRate, lossSum / Math.Max(1, lossCount), data.TrainRows.Length / Math.Max(trainSeconds, 1e-9), epochClock.Elapsed.TotalSeconds, validation));
 
             var arrays = new Dictionary<string, NpyArray>();
             var sampling = step.SaveState(arrays);
+            if (table is not null)
+            {
+                arrays[LabelTable.ArrayName] = table.ToArray();
+            }
             TrainingCheckpoint.Save(run, encoder, optimizer, new TrainingState(epoch + 1, steps, updates, [.. records], optionsNode, sampling), arrays);
             TrainLog.Write(Path.Combine(run, TrainLog.FileName), records);
             TrainLog.WriteCharts(run, records);
@@ -145,8 +154,10 @@ public static class XcTrainer
 
         var encoderDirectory = Path.Combine(run, EncoderFolder.RunEncoderFolder);
         EncoderFolder.Save(encoder, encoderSource, encoderDirectory, new EncoderSettings(options.ResolvedPooling, options.Normalize, options.MaxLength));
+        // The table travels with the encoder: skim predict and skim classifier train find it there.
+        table?.Save(Path.Combine(encoderDirectory, LabelTable.FileName));
         TrainLog.Write(Path.Combine(run, TrainLog.FileName), records);
-        WriteManifest(run, options, data, encoderDirectory, records, started, clock.Elapsed);
+        WriteManifest(run, options, data, encoderDirectory, table is not null, records, started, clock.Elapsed);
         return new XcTrainResult(run, encoderDirectory, records, data.TrainRows.Length, data.ValidationRows.Length, data.RowsWithoutLabels, firstEpoch, clock.Elapsed);
     }
 
@@ -167,9 +178,11 @@ public static class XcTrainer
 
     private static void CheckSameOptions(string checkpoint, JsonObject saved, JsonObject current)
     {
+        // An option added after the checkpoint was written is missing from it: the run trained with its default.
+        var defaults = (JsonObject)RunManifest.OptionsNode(TrainingShapingOptions(new XcTrainOptions { DatasetDirectory = "", OutputDirectory = "" }));
         foreach (var (key, value) in current)
         {
-            var before = saved[key]?.ToJsonString();
+            var before = saved.ContainsKey(key) ? saved[key]?.ToJsonString() : defaults[key]?.ToJsonString();
             var now = value?.ToJsonString();
             if (before != now)
             {
@@ -188,8 +201,42 @@ public static class XcTrainer
         TokenCacheDirectory = null,
     };
 
-    // AdamW with DEXML's two groups: no weight decay on biases and LayerNorm weights.
-    private static TorchSharp.Modules.AdamW CreateOptimizer(TextEncoder encoder, XcTrainOptions options)
+    /// <summary>
+    /// Whether the run learns a label table: asked for, or (auto) the dataset has no non-empty label text.
+    /// </summary>
+    /// <exception cref="SkimDataException">Label texts are asked for and the dataset has none.</exception>
+    internal static bool UsesLabelTable(XcTrainOptions options, Skim.Core.Datasets.XcDataset dataset)
+    {
+        var hasText = dataset.HasLabelTexts && dataset.LabelTexts.Any(text => !string.IsNullOrWhiteSpace(text));
+        return options.LabelFeatures switch
+        {
+            LabelFeatureKind.Table => true,
+            LabelFeatureKind.Text when !hasText => throw new SkimDataException(dataset.Directory, null,
+                "label_features is text but the dataset has no label texts; use --label-features table (or auto) to learn a label embedding table"),
+            LabelFeatureKind.Text => false,
+            _ => !hasText,
+        };
+    }
+
+    // A new run starts the table from class centroids of the initial encoder; a resumed one from its checkpoint.
+    private static LabelTable CreateLabelTable(XcTrainOptions options, TrainingData data, TokenCache tokens, TextEncoder encoder, string? checkpoint, IProgress<XcTrainProgress>? progress, CancellationToken ct)
+    {
+        if (checkpoint is not null)
+        {
+            var saved = TrainingCheckpoint.ReadArray(checkpoint, LabelTable.ArrayName)
+                ?? throw new SkimFormatException(checkpoint, null, $"no {LabelTable.FileName}; the checkpoint was not written by a run with a label table");
+            var table = LabelTable.FromArray(new float[(long)data.Labels * encoder.Dimension], data.Labels, encoder.Dimension, options.Normalize, encoder.Device);
+            table.Load(saved, Path.Combine(checkpoint, LabelTable.FileName));
+            return table;
+        }
+        progress?.Report(new XcTrainProgress(0, options.Epochs, 0, 0, double.NaN, 0, "label table"));
+        var points = TokenBatches.Embed(encoder, tokens.Points, data.TrainRows, EmbedBatchSize, ct);
+        return LabelTable.FromCentroids(points, data.TrainRows, data.TrainMatrix, encoder.Dimension, options.Normalize, options.Seed, encoder.Device);
+    }
+
+    // AdamW with DEXML's two groups: no weight decay on biases and LayerNorm weights; the label
+    // table, when there is one, in a third group with its own rate and no decay.
+    private static TorchSharp.Modules.AdamW CreateOptimizer(TextEncoder encoder, LabelTable? table, XcTrainOptions options)
     {
         var decay = new List<TorchSharp.Modules.Parameter>();
         var noDecay = new List<TorchSharp.Modules.Parameter>();
@@ -199,29 +246,33 @@ public static class XcTrainer
             var exempt = lower.Contains("bias", StringComparison.Ordinal) || lower.Contains("layernorm", StringComparison.Ordinal) || lower.Contains("layer_norm", StringComparison.Ordinal);
             (exempt ? noDecay : decay).Add(parameter);
         }
-        return optim.AdamW(
-            [
-                new TorchSharp.Modules.AdamW.ParamGroup(decay, new TorchSharp.Modules.AdamW.Options { weight_decay = options.WeightDecay }),
-                new TorchSharp.Modules.AdamW.ParamGroup(noDecay, new TorchSharp.Modules.AdamW.Options { weight_decay = 0 }),
-            ],
-            lr: options.LearningRate);
+        List<TorchSharp.Modules.AdamW.ParamGroup> groups =
+        [
+            new(decay, new TorchSharp.Modules.AdamW.Options { weight_decay = options.WeightDecay }),
+            new(noDecay, new TorchSharp.Modules.AdamW.Options { weight_decay = 0 }),
+        ];
+        if (table is not null)
+        {
+            groups.Add(new([table.Weight], new TorchSharp.Modules.AdamW.Options { LearningRate = options.LabelTableLearningRate, weight_decay = 0 }));
+        }
+        return optim.AdamW(groups, lr: options.LearningRate);
     }
 
-    private static ITrainingStep CreateStep(XcTrainOptions options, TrainingData data, TokenCache tokens, TextEncoder encoder) => options.Model switch
+    private static ITrainingStep CreateStep(XcTrainOptions options, TrainingData data, TokenCache tokens, TextEncoder encoder, LabelSide labels) => options.Model switch
     {
-        XcModelKind.Ngame => new NgameStep(options, data, tokens, encoder),
-        _ => new DualEncoderStep(options, data, tokens, encoder),
+        XcModelKind.Ngame => new NgameStep(options, data, tokens, encoder, labels),
+        _ => new DualEncoderStep(options, data, tokens, encoder, labels),
     };
 
     // Label-embedding retrieval on the held-out train points: what training is selected and judged by.
-    private static Dictionary<string, double> Validate(TextEncoder encoder, TokenCache tokens, TrainingData data, double[] weights, CancellationToken ct)
+    private static Dictionary<string, double> Validate(TextEncoder encoder, LabelSide labelSide, TokenCache tokens, TrainingData data, double[] weights, CancellationToken ct)
     {
         if (data.ValidationRows.Length == 0)
         {
             return [];
         }
         var points = TokenBatches.Embed(encoder, tokens.Points, data.ValidationRows, EmbedBatchSize, ct);
-        var labels = TokenBatches.Embed(encoder, tokens.Labels, null, EmbedBatchSize, ct);
+        var labels = labelSide.EmbedAll(EmbedBatchSize, ct);
         var dimension = encoder.Dimension;
         var scores = EmbeddingKnnClassifier.Predict(
             EmbeddingRows.FromArray(points, data.ValidationRows.Length, dimension, "validation points"),
@@ -261,7 +312,7 @@ public static class XcTrainer
         return points.Count == 0 ? null : new PredictionFilter(data.ValidationRows.Length, data.Labels, [.. points], [.. labels]);
     }
 
-    private static void WriteManifest(string run, XcTrainOptions options, TrainingData data, string encoderDirectory, List<EpochRecord> records, DateTimeOffset started, TimeSpan elapsed)
+    private static void WriteManifest(string run, XcTrainOptions options, TrainingData data, string encoderDirectory, bool labelTable, List<EpochRecord> records, DateTimeOffset started, TimeSpan elapsed)
     {
         var inputs = StageFreshness.DescribeInputs(options.InputPaths());
         var outputs = RunManifest.Describe(encoderDirectory, run).Concat(RunManifest.Describe(Path.Combine(run, TrainLog.FileName), run)).ToList();
@@ -271,6 +322,7 @@ public static class XcTrainer
             ["train_rows"] = data.TrainRows.Length,
             ["validation_rows"] = data.ValidationRows.Length,
             ["rows_without_labels"] = data.RowsWithoutLabels,
+            ["label_features"] = labelTable ? "table" : "text",
             ["epochs"] = records.Count(r => r.Epoch > 0),
             ["final_loss"] = last?.Loss,
         };

@@ -52,6 +52,45 @@ public class XcDatasetTests
         Assert.Equal("trn3", dataset.RecordsFor("trn")[3].Uid);
     }
 
+    [Theory]
+    [InlineData(true)]
+    [InlineData(false)]
+    public void A_dataset_without_label_texts_opens_with_one_empty_text_per_label(bool dexml)
+    {
+        // Given a dataset folder of either layout whose label text file is absent
+        using var dir = new TempDirectory();
+        if (dexml)
+        {
+            DatasetFixture.WriteDexml(dir.Path);
+            File.Delete(Path.Combine(dir.Path, XcDatasetFiles.DexmlLabelTexts));
+        }
+        else
+        {
+            DatasetFixture.WriteXc(dir.Path);
+            File.Delete(Path.Combine(dir.Path, XcDatasetFiles.XcLabelCorpus));
+        }
+
+        // When it is opened
+        var dataset = XcDataset.Open(dir.Path);
+
+        // Then the label count comes from the matrices and every label has an empty text
+        Assert.False(dataset.HasLabelTexts);
+        Assert.Equal(5, dataset.NumLabels);
+        Assert.Equal(Enumerable.Repeat("", 5), dataset.LabelTexts);
+        Assert.Equal(5, dataset.RecordsFor("lbl").Count);
+        Assert.Equal(DatasetFixture.TrainTexts, dataset.TrainTexts);
+        Assert.True(DatasetFixture.Train().ContentEquals(dataset.TrainLabels));
+        Assert.True(XcDataset.Open(WithLabels()).HasLabelTexts);
+
+        string WithLabels()
+        {
+            var other = System.IO.Path.Combine(dir.Path, "with-labels");
+            Directory.CreateDirectory(other);
+            DatasetFixture.WriteXc(other);
+            return other;
+        }
+    }
+
     [Fact]
     public void Without_x_y_files_the_matrices_are_built_from_target_ind()
     {

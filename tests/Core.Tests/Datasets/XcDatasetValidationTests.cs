@@ -88,9 +88,13 @@ public class XcDatasetValidationTests
             "tst_X_Y.txt has 9 columns but lbl.json.gz has 5 labels"
         },
         {
-            "label corpus missing",
-            dir => File.Delete(Path.Combine(dir, XcDatasetFiles.XcLabelCorpus)),
-            "incomplete XC-layout dataset: missing lbl.json.gz"
+            "label corpus missing and no matrix to count the labels",
+            dir =>
+            {
+                File.Delete(Path.Combine(dir, XcDatasetFiles.XcLabelCorpus));
+                File.Delete(Path.Combine(dir, XcDatasetFiles.XcTestLabels));
+            },
+            "incomplete XC-layout dataset: missing lbl.json.gz (or trn_X_Y.txt and tst_X_Y.txt to count labels without label texts)"
         },
         {
             "index beyond the header in trn_X_Y.txt",

@@ -43,7 +43,7 @@ public sealed class GradientCachingTests : IDisposable
             {
                 parameter.grad?.zero_();
             }
-            using var step = new DualEncoderStep(options, data, tokens, encoder, cacheGradients: cache);
+            using var step = new DualEncoderStep(options, data, tokens, encoder, new LabelSide(encoder, tokens, null), cacheGradients: cache);
             random.manual_seed(11);
             step.Run(epoch: 0, batch: 0, rows, lossScale: 1);
             return encoder.NamedParameters().ToDictionary(p => p.Name, p => p.Parameter.grad!.data<float>().ToArray());

@@ -21,7 +21,7 @@ public sealed class ShortlistTests : IDisposable
         var source = EncoderFolder.Resolve(options.Encoder, options.OutputDirectory, data.PointTexts.Concat(data.LabelTexts), options.Seed);
         var tokens = TokenCache.OpenOrCreate(options.ResolvedTokenCacheDirectory, source, data.PointTexts, data.LabelTexts, options.MaxLength);
         using var encoder = TextEncoder.Load(source, new TextEncoderOptions { Device = "cpu", Pooling = PoolingMode.Cls, Normalize = true });
-        using var step = new DualEncoderStep(options, data, tokens, encoder);
+        using var step = new DualEncoderStep(options, data, tokens, encoder, new LabelSide(encoder, tokens, null));
 
         // When it is mined
         var shortlist = step.MineShortlist();

@@ -65,9 +65,10 @@ public sealed class XcTrainerTests : IDisposable
     }
 
     [Theory]
-    [InlineData("ngame", "in-batch")]
-    [InlineData("dexml", "cross-batch")]
-    public async Task A_run_stopped_after_an_epoch_and_resumed_ends_with_the_weights_of_an_uninterrupted_run(string model, string sampler)
+    [InlineData("ngame", "in-batch", false)]
+    [InlineData("dexml", "cross-batch", false)]
+    [InlineData("dexml", "in-batch", true)]
+    public async Task A_run_stopped_after_an_epoch_and_resumed_ends_with_the_weights_of_an_uninterrupted_run(string model, string sampler, bool labelTable)
     {
         // Given a small dataset and options whose sampling has state (NGAME's bank and clusters; a
         // cross-batch memory and a mined hard-negative shortlist)
@@ -86,6 +87,7 @@ public sealed class XcTrainerTests : IDisposable
             ClusterEpochs = [1, 2],
             Device = "cpu",
             Seed = 7,
+            LabelFeatures = labelTable ? LabelFeatureKind.Table : LabelFeatureKind.Auto,
         };
 
         // When one run goes straight through, and another is cancelled after epoch 2's checkpoint and resumed
@@ -107,6 +109,13 @@ public sealed class XcTrainerTests : IDisposable
         Assert.Equal([0, 1, 2, 3], resumed.Records.Select(r => r.Epoch));
         Assert.Equal(straight.Records[^1].Loss, resumed.Records[^1].Loss, 5);
         Assert.True(MaxAbsDifference(straight.EncoderDirectory, resumed.EncoderDirectory) <= 1e-5);
+        var tables = new[] { straight, resumed }.Select(r => Path.Combine(r.EncoderDirectory, LabelTable.FileName)).ToArray();
+        Assert.Equal(labelTable, File.Exists(tables[0]));
+        if (labelTable)
+        {
+            var (x, y) = (Skim.Core.Formats.Npy.NpyFile.Read(tables[0]).As<float>(), Skim.Core.Formats.Npy.NpyFile.Read(tables[1]).As<float>());
+            Assert.True(x.Zip(y).Max(p => Math.Abs(p.First - p.Second)) <= 1e-5);
+        }
     }
 
     [Fact]

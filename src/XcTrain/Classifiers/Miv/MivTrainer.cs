@@ -223,7 +223,8 @@ public static class MivTrainer
             return values;
         }
         var pointValues = Embed(dataset.TrainTexts, "train points");
-        var labelValues = Embed(dataset.LabelTexts, "labels");
+        // A run trained with a label table (no label texts) starts its classifier from the table.
+        var labelValues = LabelTable.ReadEmbeddings(run.EncoderDirectory, labels, encoder.Dimension, run.Settings.Normalize) ?? Embed(dataset.LabelTexts, "labels");
         Directory.CreateDirectory(output);
         NpyFile.Write(pointsPath, NpyArray.Create(pointValues, points, encoder.Dimension));
         NpyFile.Write(labelsPath, NpyArray.Create(labelValues, labels, encoder.Dimension));
