@@ -1,3 +1,4 @@
+using Skim.Models.Devices;
 using TorchSharp.Modules;
 using TorchSharp.Utils;
 using static TorchSharp.torch;
@@ -43,15 +44,16 @@ public sealed class BertEmbeddings : nn.Module<Tensor, Tensor?, Tensor>
     {
         ArgumentNullException.ThrowIfNull(inputIds);
         var length = inputIds.shape[1];
-        using var positions = arange(length, dtype: ScalarType.Int64, device: inputIds.device).unsqueeze(0); // (1, T)
+        using var s = new HeldScalars(); // every forward pass: see HeldScalars
+        using var positions = arange(s.Integer(0), s.Integer(length), s.Integer(1), ScalarType.Int64, inputIds.device).unsqueeze(0); // (1, T)
         using var words = _wordEmbeddings.forward(inputIds); // (B, T, H)
         using var placed = _positionEmbeddings.forward(positions); // (1, T, H)
         using var types = tokenTypeIds is null
             ? zeros_like(inputIds)
             : tokenTypeIds.alias();
         using var typed = _tokenTypeEmbeddings.forward(types); // (B, T, H)
-        using var sum = words + typed;
-        sum.add_(placed);
+        using var sum = words.add(typed, s[1]);
+        sum.add_(placed, s[1]);
         using var normed = _layerNorm.forward(sum);
         return _dropout.forward(normed);
     }

@@ -1,3 +1,4 @@
+using Skim.Models.Devices;
 using TorchSharp.Modules;
 using TorchSharp.Utils;
 using static TorchSharp.torch;
@@ -37,7 +38,8 @@ public sealed class BertOutput : nn.Module<Tensor, Tensor, Tensor>
     {
         using var projected = _dense.forward(input); // (B, T, H)
         using var dropped = _dropout.forward(projected);
-        using var sum = dropped + residual;
+        using var s = new HeldScalars(); // every forward pass: see HeldScalars
+        using var sum = dropped.add(residual, s[1]);
         return _layerNorm.forward(sum);
     }
 }

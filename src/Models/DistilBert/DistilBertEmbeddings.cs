@@ -1,3 +1,4 @@
+using Skim.Models.Devices;
 using TorchSharp.Modules;
 using TorchSharp.Utils;
 using static TorchSharp.torch;
@@ -35,10 +36,11 @@ public sealed class DistilBertEmbeddings : nn.Module<Tensor, Tensor>
     public override Tensor forward(Tensor inputIds)
     {
         ArgumentNullException.ThrowIfNull(inputIds);
-        using var positions = arange(inputIds.shape[1], dtype: ScalarType.Int64, device: inputIds.device).unsqueeze(0); // (1, T)
+        using var s = new HeldScalars(); // every forward pass: see HeldScalars
+        using var positions = arange(s.Integer(0), s.Integer(inputIds.shape[1]), s.Integer(1), ScalarType.Int64, inputIds.device).unsqueeze(0); // (1, T)
         using var words = _wordEmbeddings.forward(inputIds); // (B, T, dim)
         using var placed = _positionEmbeddings.forward(positions); // (1, T, dim)
-        using var sum = words + placed;
+        using var sum = words.add(placed, s[1]);
         using var normed = _layerNorm.forward(sum);
         return _dropout.forward(normed);
     }

@@ -1,3 +1,4 @@
+using Skim.Models.Devices;
 using TorchSharp.Modules;
 using TorchSharp.Utils;
 using static TorchSharp.torch;
@@ -34,11 +35,12 @@ public sealed class DistilBertTransformerBlock : nn.Module<Tensor, Tensor, Tenso
     /// <summary>Maps (B, T, dim) to (B, T, dim) under the additive <paramref name="bias"/> (B, 1, 1, T).</summary>
     public override Tensor forward(Tensor hidden, Tensor bias)
     {
+        using var s = new HeldScalars(); // every forward pass: see HeldScalars
         using var attended = _attention.forward(hidden, bias); // (B, T, dim)
-        using var attendedSum = attended + hidden;
+        using var attendedSum = attended.add(hidden, s[1]);
         using var normed = _saLayerNorm.forward(attendedSum);
         using var fed = _ffn.forward(normed); // (B, T, dim)
-        using var fedSum = fed + normed;
+        using var fedSum = fed.add(normed, s[1]);
         return _outputLayerNorm.forward(fedSum);
     }
 }

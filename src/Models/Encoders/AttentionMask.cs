@@ -1,3 +1,4 @@
+using Skim.Models.Devices;
 using static TorchSharp.torch;
 
 namespace Skim.Models.Encoders;
@@ -16,9 +17,11 @@ public static class AttentionMask
     public static Tensor ToAdditiveBias(Tensor attentionMask, ScalarType dtype)
     {
         ArgumentNullException.ThrowIfNull(attentionMask);
+        using var s = new HeldScalars(); // every forward pass: see HeldScalars
         using var keep = attentionMask.to_type(dtype);
-        using var inverted = 1.0 - keep;
-        using var bias = inverted * MostNegative(dtype);
+        using var negated = keep.negative();
+        using var inverted = negated.add(s[1.0], s[1]); // 1 − mask
+        using var bias = inverted.mul(s[MostNegative(dtype)]);
         return bias.unsqueeze(1).unsqueeze(1); // (B, 1, 1, T)
     }
 

@@ -1,4 +1,5 @@
 using Skim.Core;
+using Skim.Models.Devices;
 using static TorchSharp.torch;
 
 namespace Skim.Models.Encoders;
@@ -48,10 +49,11 @@ public static class Pooling
         ArgumentNullException.ThrowIfNull(hidden);
         ArgumentNullException.ThrowIfNull(attentionMask);
         using var scope = NewDisposeScope();
+        using var s = new HeldScalars(); // every batch: see HeldScalars
         var states = hidden.to_type(ScalarType.Float32);
         var mask = attentionMask.to_type(ScalarType.Float32).unsqueeze(-1); // (B, T, 1)
         var summed = (states * mask).sum(1); // (B, H)
-        var counts = mask.sum(1).clamp_min(1e-9); // (B, 1)
+        var counts = mask.sum(1).clamp_min(s[1e-9]); // (B, 1)
         return (summed / counts).to_type(hidden.dtype).MoveToOuterDisposeScope();
     }
 

@@ -1,3 +1,4 @@
+using Skim.Models.Devices;
 using static TorchSharp.torch;
 
 namespace Skim.Models.Generation;
@@ -29,12 +30,13 @@ public sealed class TokenSampler : IDisposable
         {
             return scores.argmax(-1); // (B)
         }
+        using var s = new HeldScalars(); // every decoding step: see HeldScalars
         if (_options.TopK > 0 && _options.TopK < scores.shape[^1])
         {
-            return SampleWithinTopK(scores);
+            return SampleWithinTopK(scores, s);
         }
-        using var scaled = scores / _options.Temperature; // (B, V)
-        using var topP = FilterTopP(scaled);
+        using var scaled = scores.div(s[_options.Temperature]); // (B, V)
+        using var topP = FilterTopP(scaled, s);
         using var probabilities = nn.functional.softmax(topP, -1); // (B, V)
         using var drawn = probabilities.multinomial(1, replacement: false, generator: _generator); // (B, 1)
         return drawn.squeeze(-1); // (B)
@@ -50,13 +52,13 @@ public sealed class TokenSampler : IDisposable
     /// quarter of a decoding step's time.
     /// The temperature divides the k kept scores only: a positive scale does not change which k are best.
     /// </summary>
-    private Tensor SampleWithinTopK(Tensor scores)
+    private Tensor SampleWithinTopK(Tensor scores, HeldScalars s)
     {
         var (values, indices) = scores.topk(_options.TopK, -1); // (B, k), sorted descending
         using (values)
         using (indices)
-        using (var scaled = values / _options.Temperature) // (B, k)
-        using (var kept = FilterSortedTopP(scaled)) // (B, k)
+        using (var scaled = values.div(s[_options.Temperature])) // (B, k)
+        using (var kept = FilterSortedTopP(scaled, s)) // (B, k)
         using (var probabilities = nn.functional.softmax(kept, -1)) // (B, k)
         using (var drawn = probabilities.multinomial(1, replacement: false, generator: _generator)) // (B, 1)
         using (var chosen = indices.gather(-1, drawn)) // (B, 1)
@@ -66,7 +68,7 @@ public sealed class TokenSampler : IDisposable
     }
 
     /// <summary>Top-p over scores already sorted in descending order along the last dimension.</summary>
-    private Tensor FilterSortedTopP(Tensor sorted)
+    private Tensor FilterSortedTopP(Tensor sorted, HeldScalars s)
     {
         if (_options.TopP >= 1)
         {
@@ -75,11 +77,11 @@ public sealed class TokenSampler : IDisposable
         using var probabilities = nn.functional.softmax(sorted, -1);
         using var cumulative = probabilities.cumsum(-1);
         using var before = cumulative - probabilities; // mass of strictly more likely tokens
-        using var drop = before.ge(_options.TopP);
-        return sorted.masked_fill(drop, float.NegativeInfinity);
+        using var drop = before.ge(s[_options.TopP]);
+        return sorted.masked_fill(drop, s[float.NegativeInfinity]);
     }
 
-    private Tensor FilterTopP(Tensor scores)
+    private Tensor FilterTopP(Tensor scores, HeldScalars s)
     {
         if (_options.TopP >= 1)
         {
@@ -93,10 +95,10 @@ public sealed class TokenSampler : IDisposable
         using (var probabilities = nn.functional.softmax(sorted, -1))
         using (var cumulative = probabilities.cumsum(-1))
         using (var before = cumulative - probabilities) // mass of strictly more likely tokens
-        using (var dropSorted = before.ge(_options.TopP))
+        using (var dropSorted = before.ge(s[_options.TopP]))
         using (var drop = zeros_like(dropSorted).scatter_(-1, order, dropSorted)) // back to vocabulary order
         {
-            return scores.masked_fill(drop, float.NegativeInfinity);
+            return scores.masked_fill(drop, s[float.NegativeInfinity]);
         }
     }
 }

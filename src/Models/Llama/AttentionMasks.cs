@@ -1,3 +1,4 @@
+using Skim.Models.Devices;
 using static TorchSharp.torch;
 
 namespace Skim.Models.Llama;
@@ -14,16 +15,17 @@ internal static class AttentionMasks
     /// </summary>
     public static Tensor PositionIds(Tensor? attentionMask, long batch, long past, long time, Device device)
     {
+        using var s = new HeldScalars(); // every forward pass: see HeldScalars
         if (attentionMask is null)
         {
-            using var range = arange(past, past + time, ScalarType.Int64, device); // (T)
+            using var range = arange(s.Integer(past), s.Integer(past + time), s.Integer(1), ScalarType.Int64, device); // (T)
             return range.unsqueeze(0).expand(batch, time).contiguous(); // (B, T)
         }
         using var mask = attentionMask.to_type(ScalarType.Int64); // (B, S)
         using var cumulative = mask.cumsum(-1); // (B, S)
-        using var positions = cumulative - 1;
-        using var isPad = mask.eq(0);
-        using var filled = positions.masked_fill(isPad, 1);
+        using var positions = cumulative.sub(s.Integer(1));
+        using var isPad = mask.eq(s.Integer(0));
+        using var filled = positions.masked_fill(isPad, s.Integer(1));
         return filled.narrow(1, past, time).contiguous(); // (B, T)
     }
 
@@ -40,8 +42,9 @@ internal static class AttentionMasks
             return null;
         }
         var total = past + time;
-        using var queries = arange(past, total, ScalarType.Int64, device).unsqueeze(1); // (T, 1)
-        using var keys = arange(0, total, ScalarType.Int64, device).unsqueeze(0); // (1, S)
+        using var s = new HeldScalars(); // every forward pass: see HeldScalars
+        using var queries = arange(s.Integer(past), s.Integer(total), s.Integer(1), ScalarType.Int64, device).unsqueeze(1); // (T, 1)
+        using var keys = arange(s.Integer(0), s.Integer(total), s.Integer(1), ScalarType.Int64, device).unsqueeze(0); // (1, S)
         using var causal = keys.le(queries); // (T, S)
         if (attentionMask is null)
         {

@@ -1,3 +1,4 @@
+using Skim.Models.Devices;
 using Skim.Models.Generation;
 using TorchSharp.Modules;
 using TorchSharp.Utils;
@@ -48,11 +49,12 @@ internal sealed class LlamaDecoderLayer : nn.Module
         // activations alive until the caller's scope ended (about 750 MB at batch 32 × 32 tokens),
         // and fresh pages for each of them made the kernel's page clearing a quarter of the pass.
         using var scope = NewDisposeScope();
+        using var s = new HeldScalars(); // every layer of every forward pass: see HeldScalars
         using var normed = _inputLayerNorm.forward(hidden); // (B, T, H)
         using var attended = _selfAttn.forward(normed, cos, signedSin, mask, cache); // (B, T, H)
-        using var residual = hidden + attended;
+        using var residual = hidden.add(attended, s[1]);
         using var normed2 = _postAttentionLayerNorm.forward(residual);
         using var mlp = _mlp.forward(normed2); // (B, T, H)
-        return (residual + mlp).MoveToOuterDisposeScope();
+        return residual.add(mlp, s[1]).MoveToOuterDisposeScope();
     }
 }

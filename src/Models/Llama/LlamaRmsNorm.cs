@@ -1,3 +1,4 @@
+using Skim.Models.Devices;
 using TorchSharp;
 using TorchSharp.Modules;
 using TorchSharp.Utils;
@@ -42,7 +43,8 @@ internal sealed class LlamaRmsNorm : nn.Module<Tensor, Tensor>
         using var x = input.to_type(ScalarType.Float32); // (B, T, H)
         using var squared = x.square(); // (B, T, H)
         using var meanSquare = squared.mean([-1L], keepdim: true); // (B, T, 1)
-        using var inverse = (meanSquare + _eps).rsqrt_();
+        using var s = new HeldScalars(); // twice per layer of every forward pass: see HeldScalars
+        using var inverse = meanSquare.add(s[_eps], s[1]).rsqrt_();
         using var normed = x * inverse; // (B, T, H)
         using var cast = normed.to_type(input.dtype);
         return _weight * cast;

@@ -1,3 +1,4 @@
+using Skim.Models.Devices;
 using static TorchSharp.torch;
 
 namespace Skim.Models.Llama;
@@ -53,6 +54,7 @@ internal sealed class LlamaRotaryEmbedding
         using var rolled = x.roll(x.shape[^1] / 2, -1); // (B, heads, T, d): (x₂, x₁)
         using var a = x * cos;
         using var b = rolled * signedSin;
-        return a + b; // (B, heads, T, d)
+        using var s = new HeldScalars(); // every layer of every forward pass: see HeldScalars
+        return a.add(b, s[1]); // (B, heads, T, d)
     }
 }

@@ -1,3 +1,4 @@
+using Skim.Models.Devices;
 using TorchSharp;
 using TorchSharp.Modules;
 using TorchSharp.Utils;
@@ -97,8 +98,9 @@ public sealed class LoraLinear : nn.Module<Tensor, Tensor>
         using (var dropped = _dropout.forward(input))
         using (var down = _loraA.forward(dropped)) // (B, T, r)
         using (var up = _loraB.forward(down)) // (B, T, out)
+        using (var s = new HeldScalars()) // every forward pass: see HeldScalars
         {
-            return baseOutput.add(up, Scaling);
+            return baseOutput.add(up, s[Scaling]);
         }
     }
 
@@ -110,8 +112,9 @@ public sealed class LoraLinear : nn.Module<Tensor, Tensor>
         {
             return _weight.detach().clone();
         }
-        using var delta = Delta();
-        return _weight.detach().add(delta);
+        using var s = new HeldScalars(); // see HeldScalars
+        using var delta = Delta(s);
+        return _weight.detach().add(delta, s[1]);
     }
 
     /// <summary>Folds the update into the base weight, so inference costs one matmul; does nothing when already merged.</summary>
@@ -122,9 +125,10 @@ public sealed class LoraLinear : nn.Module<Tensor, Tensor>
             return;
         }
         using (no_grad())
-        using (var delta = Delta())
+        using (var s = new HeldScalars())
+        using (var delta = Delta(s))
         {
-            _weight.add_(delta);
+            _weight.add_(delta, s[1]);
         }
         Merged = true;
     }
@@ -137,7 +141,8 @@ public sealed class LoraLinear : nn.Module<Tensor, Tensor>
             return;
         }
         using (no_grad())
-        using (var delta = Delta())
+        using (var s = new HeldScalars())
+        using (var delta = Delta(s))
         {
             _weight.sub_(delta);
         }
@@ -145,10 +150,10 @@ public sealed class LoraLinear : nn.Module<Tensor, Tensor>
     }
 
     // (alpha/r) · B (out, r) @ A (r, in), in the base weight's dtype.
-    private Tensor Delta()
+    private Tensor Delta(HeldScalars s)
     {
         using var product = _loraB.weight!.matmul(_loraA.weight!); // (out, in)
-        using var scaled = product * Scaling;
+        using var scaled = product.mul(s[Scaling]);
         return scaled.to_type(_weight.dtype);
     }
 }

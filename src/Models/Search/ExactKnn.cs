@@ -259,7 +259,9 @@ public static class ExactKnn
         var (values, positions) = scores.topk(take, 1); // (Q, k+1) sorted descending
         if (take > k && values.select(1, k - 1).eq(values.select(1, k)).any().item<bool>())
         {
-            return SelectTopKWithTies(scores, idsAt(arange(n, ScalarType.Int64, device).unsqueeze(0).expand(scores.shape[0], n)), k);
+            using var s = new HeldScalars(); // every block: see HeldScalars
+            var columns = arange(s.Integer(0), s.Integer(n), s.Integer(1), ScalarType.Int64, device); // (n)
+            return SelectTopKWithTies(scores, idsAt(columns.unsqueeze(0).expand(scores.shape[0], n)), k);
         }
         var ids = idsAt(positions.narrow(1, 0, k)); // (Q, k)
         var (byId, idOrder) = ids.sort(1, descending: false, stable: true); // (Q, k)
@@ -270,13 +272,14 @@ public static class ExactKnn
     /// <summary>The ids of candidate columns: the running best first (<paramref name="offset"/> of them), then the block's rows from <paramref name="blockStart"/>.</summary>
     private static Tensor IdsAt(Tensor positions, Tensor? runningIds, int offset, long blockStart)
     {
-        var fromBlock = positions - offset + blockStart; // (Q, m)
+        using var s = new HeldScalars(); // every block: see HeldScalars
+        var fromBlock = positions.sub(s.Integer(offset)).add(s.Integer(blockStart), s.Integer(1)); // (Q, m)
         if (runningIds is null)
         {
             return fromBlock;
         }
-        using var inRunning = positions.lt(offset); // (Q, m)
-        using var clamped = positions.clamp_max(offset - 1); // (Q, m)
+        using var inRunning = positions.lt(s.Integer(offset)); // (Q, m)
+        using var clamped = positions.clamp_max(s.Integer(offset - 1)); // (Q, m)
         using var running = runningIds.gather(1, clamped); // (Q, m)
         return where(inRunning, running, fromBlock);
     }
@@ -285,16 +288,17 @@ public static class ExactKnn
     private static (Tensor Scores, Tensor Ids) SelectTopKWithTies(Tensor scores, Tensor ids, int k)
     {
         var n = scores.shape[1];
+        using var s = new HeldScalars(); // every block with ties: see HeldScalars
         var (values, _) = scores.topk(k, 1); // (Q, k) the k best values, correct whatever the tie order
         var kth = values.narrow(1, k - 1, 1); // (Q, 1)
         var above = scores.gt(kth); // (Q, n)
-        var needed = k - above.sum(1, true, ScalarType.Int64); // (Q, 1) how many ties at the k-th value to take
+        var needed = above.sum(1, true, ScalarType.Int64).negative().add(s.Integer(k), s.Integer(1)); // (Q, 1) how many ties at the k-th value to take, k − above
         var tied = scores.eq(kth); // (Q, n)
         var tieRank = tied.to(ScalarType.Int64).cumsum(1); // (Q, n) 1-based rank among the ties, in column order
         var chosen = above.logical_or(tied.logical_and(tieRank.le(needed))); // (Q, n) exactly k per row
 
         // Chosen columns get keys n..1 by position, so a top-k of the keys lists them in column order.
-        var keys = chosen.to(ScalarType.Int64) * arange(n, 0, -1, ScalarType.Int64, scores.device); // (Q, n)
+        var keys = chosen.to(ScalarType.Int64) * arange(s.Integer(n), s.Integer(0), s.Integer(-1), ScalarType.Int64, scores.device); // (Q, n)
         var (_, positions) = keys.topk(k, 1); // (Q, k)
         var pickedScores = scores.gather(1, positions); // (Q, k)
         var pickedIds = ids.gather(1, positions); // (Q, k)

@@ -1,3 +1,4 @@
+using Skim.Models.Devices;
 using static TorchSharp.torch;
 
 namespace Skim.XcTrain.Losses;
@@ -57,12 +58,13 @@ public static class DualEncoderLosses
             throw new ArgumentException("relevance: the weighted softmax multiplies by relevance, so it must be given", nameof(relevance));
         }
         using var scope = NewDisposeScope();
-        var positives = relevance?.gt(LossInputs.PositiveThreshold); // (B, C)
+        using var s = new HeldScalars(); // called every training step: see HeldScalars
+        var positives = relevance?.gt(s[LossInputs.PositiveThreshold]); // (B, C)
         var (columns, present) = SampledSlots(LossInputs.SampledMask(sampled, positives)); // (B, m), (B, m)
         var logDenominator = scores.logsumexp(1, keepdim: true); // (B, 1)
         var logProbability = scores.gather(1, columns) - logDenominator; // (B, m)
         var weights = weighted ? relevance!.gather(1, columns).to_type(scores.dtype) : ones_like(logProbability); // (B, m)
-        return NegativeMeanOverRows(logProbability, present, weights).MoveToOuterDisposeScope();
+        return NegativeMeanOverRows(logProbability, present, weights, s).MoveToOuterDisposeScope();
     }
 
     /// <summary>
@@ -86,14 +88,15 @@ public static class DualEncoderLosses
         LossInputs.CheckSameShape(scores, relevance, nameof(relevance));
         LossInputs.CheckSameShape(scores, sampled, nameof(sampled));
         using var scope = NewDisposeScope();
-        var positives = relevance.gt(LossInputs.PositiveThreshold); // (B, C)
+        using var s = new HeldScalars(); // called every training step: see HeldScalars
+        var positives = relevance.gt(s[LossInputs.PositiveThreshold]); // (B, C)
         var (columns, present) = SampledSlots(LossInputs.SampledMask(sampled, positives)); // (B, m), (B, m)
-        var negativePool = scores.masked_fill(positives, MaskedScore); // (B, C)
+        var negativePool = scores.masked_fill(positives, s[MaskedScore]); // (B, C)
         var logNegatives = negativePool.logsumexp(1, keepdim: true); // (B, 1)
         var positiveScores = scores.gather(1, columns); // (B, m)
         var logProbability = positiveScores - logNegatives.logaddexp(positiveScores); // (B, m)
         var weights = PerPositiveWeights(relevance, columns, present, weighted, scores.dtype); // (B, m)
-        return NegativeMeanOverRows(logProbability, present, weights).MoveToOuterDisposeScope();
+        return NegativeMeanOverRows(logProbability, present, weights, s).MoveToOuterDisposeScope();
     }
 
     /// <summary>
@@ -132,8 +135,9 @@ public static class DualEncoderLosses
             throw new ArgumentOutOfRangeException(nameof(k), k, $"SoftTopK needs 0 < k < C = {scores.shape[1]}");
         }
         using var scope = NewDisposeScope();
-        var perRow = full([scores.shape[0], 1], k, dtype: scores.dtype, device: scores.device); // (B, 1)
-        return SoftTopKCore(scores, relevance, sampled, perRow, alpha, iterations, weighted).MoveToOuterDisposeScope();
+        using var s = new HeldScalars(); // called every training step: see HeldScalars
+        var perRow = full([scores.shape[0], 1], s[k], dtype: scores.dtype, device: scores.device); // (B, 1)
+        return SoftTopKCore(scores, relevance, sampled, perRow, alpha, iterations, weighted, s).MoveToOuterDisposeScope();
     }
 
     /// <summary>
@@ -160,12 +164,13 @@ public static class DualEncoderLosses
             throw new ArgumentException($"k: expected one K per row, shape ({scores.shape[0]}), got {LossInputs.ShapeText(k)}", nameof(k));
         }
         using var scope = NewDisposeScope();
+        using var s = new HeldScalars(); // called every training step: see HeldScalars
         var perRow = k.to_type(scores.dtype).unsqueeze(1); // (B, 1)
-        if (!perRow.gt(0).logical_and(perRow.lt(scores.shape[1])).all().item<bool>())
+        if (!perRow.gt(s.Integer(0)).logical_and(perRow.lt(s.Integer(scores.shape[1]))).all().item<bool>())
         {
             throw new ArgumentOutOfRangeException(nameof(k), $"SoftTopK needs 0 < k_i < C = {scores.shape[1]} in every row");
         }
-        return SoftTopKCore(scores, relevance, sampled, perRow, alpha, iterations, weighted).MoveToOuterDisposeScope();
+        return SoftTopKCore(scores, relevance, sampled, perRow, alpha, iterations, weighted, s).MoveToOuterDisposeScope();
     }
 
     /// <summary>
@@ -182,37 +187,40 @@ public static class DualEncoderLosses
     {
         using var scope = NewDisposeScope();
         using var noGrad = no_grad();
-        var lo = -scores.amax([1], keepdim: true) - (10 / alpha); // (B, 1)
-        var hi = -scores.amin([1], keepdim: true) + (10 / alpha); // (B, 1)
+        // Held once for all the iterations: see HeldScalars.
+        using var s = new HeldScalars();
+        var (one, two, scale) = (s[1], s.Integer(2), s[alpha]);
+        var lo = (-scores.amax([1], keepdim: true)).sub(s[10 / alpha]); // (B, 1)
+        var hi = (-scores.amin([1], keepdim: true)).add(s[10 / alpha], one); // (B, 1)
         for (var i = 0; i < iterations; i++)
         {
             // Each step allocates a (B, C) temporary; freeing it per step keeps the peak at one.
             using var step = NewDisposeScope();
-            var mid = (hi + lo) / 2; // (B, 1)
-            var below = (alpha * (scores + mid)).sigmoid().sum(1, keepdim: true).lt(k); // (B, 1)
+            var mid = hi.add(lo, one).div(two); // (B, 1)
+            var below = scores.add(mid, one).mul(scale).sigmoid().sum(1, keepdim: true).lt(k); // (B, 1)
             lo = where(below, mid, lo).MoveToOuterDisposeScope(); // (B, 1)
             hi = where(below, hi, mid).MoveToOuterDisposeScope(); // (B, 1)
         }
-        return ((lo + hi) / 2).MoveToOuterDisposeScope(); // (B, 1)
+        return lo.add(hi, one).div(two).MoveToOuterDisposeScope(); // (B, 1)
     }
 
-    private static Tensor SoftTopKCore(Tensor scores, Tensor relevance, Tensor sampled, Tensor k, double alpha, int iterations, bool weighted)
+    private static Tensor SoftTopKCore(Tensor scores, Tensor relevance, Tensor sampled, Tensor k, double alpha, int iterations, bool weighted, HeldScalars s)
     {
         ArgumentOutOfRangeException.ThrowIfNegativeOrZero(alpha);
         ArgumentOutOfRangeException.ThrowIfNegativeOrZero(iterations);
         LossInputs.CheckSameShape(scores, relevance, nameof(relevance));
         LossInputs.CheckSameShape(scores, sampled, nameof(sampled));
-        var positives = relevance.gt(LossInputs.PositiveThreshold); // (B, C)
+        var positives = relevance.gt(s[LossInputs.PositiveThreshold]); // (B, C)
         var chosen = LossInputs.SampledMask(sampled, positives); // (B, C)
         var (columns, present) = SampledSlots(chosen); // (B, m), (B, m)
-        var masked = scores.masked_fill(positives.logical_and(chosen.logical_not()), MaskedScore); // (B, C)
-        var logTopK = LogSoftTopK(masked, columns, k, alpha, iterations); // (B, m)
+        var masked = scores.masked_fill(positives.logical_and(chosen.logical_not()), s[MaskedScore]); // (B, C)
+        var logTopK = LogSoftTopK(masked, columns, k, alpha, iterations, s); // (B, m)
         var weights = PerPositiveWeights(relevance, columns, present, weighted, scores.dtype); // (B, m)
-        return NegativeMeanOverRows(logTopK, present, weights);
+        return NegativeMeanOverRows(logTopK, present, weights, s);
     }
 
     // log σ(α(s + t)) at the (B, m) columns, with DEXML's implicit-function gradient (see SoftTopK).
-    private static Tensor LogSoftTopK(Tensor scores, Tensor columns, Tensor k, double alpha, int iterations)
+    private static Tensor LogSoftTopK(Tensor scores, Tensor columns, Tensor k, double alpha, int iterations, HeldScalars s)
     {
         var fixedScores = scores.detach(); // (B, C)
         var threshold = SoftTopKThreshold(fixedScores, k, alpha, iterations); // (B, 1)
@@ -220,13 +228,13 @@ public static class DualEncoderLosses
         using (no_grad())
         {
             // v_c / Σv: α cancels in the ratio. clamp_min keeps a fully saturated row at 0, not NaN.
-            var sigma = (alpha * (fixedScores + threshold)).sigmoid(); // (B, C)
-            var slope = sigma * (1 - sigma); // (B, C)
-            shares = slope / slope.sum(1, keepdim: true).clamp_min(1e-30); // (B, C)
+            var sigma = fixedScores.add(threshold, s[1]).mul(s[alpha]).sigmoid(); // (B, C)
+            var slope = sigma * sigma.negative().add(s.Integer(1), s[1]); // (B, C) σ(1 − σ)
+            shares = slope / slope.sum(1, keepdim: true).clamp_min(s[1e-30]); // (B, C)
         }
         var tangent = scores - fixedScores; // (B, C) zero-valued, d/ds = 1
         var surrogate = threshold - (shares * tangent).sum(1, keepdim: true); // (B, 1) value t*, d/ds_c = −v_c/Σv
-        return nn.functional.logsigmoid(alpha * (scores.gather(1, columns) + surrogate)); // (B, m)
+        return nn.functional.logsigmoid(scores.gather(1, columns).add(surrogate, s[1]).mul(s[alpha])); // (B, m)
     }
 
     // The sampled columns of each row as (B, m) slots, m = max_i |S_i|, and which slots are real
@@ -251,9 +259,9 @@ public static class DualEncoderLosses
 
     // −(1/B) Σ over the real slots of weight · value. Padding slots are filled, not multiplied by 0, so
     // a −∞ score in a padding slot cannot turn the sum into NaN.
-    private static Tensor NegativeMeanOverRows(Tensor values, Tensor present, Tensor weights)
+    private static Tensor NegativeMeanOverRows(Tensor values, Tensor present, Tensor weights, HeldScalars s)
     {
-        var terms = (values * weights).masked_fill(present.logical_not(), 0); // (B, m)
-        return -terms.sum() / values.shape[0]; // ()
+        var terms = (values * weights).masked_fill(present.logical_not(), s.Integer(0)); // (B, m)
+        return (-terms.sum()).div(s.Integer(values.shape[0])); // ()
     }
 }
