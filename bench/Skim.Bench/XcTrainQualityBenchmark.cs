@@ -103,6 +103,10 @@ public sealed class XcTrainQualityBenchmark : IBenchScenario
                 XcPredictor.Run(new XcPredictOptions { RunDirectory = runDirectory, Method = method, TopK = TopK, OutputPath = scores, Device = "cpu" }, ct);
                 rows.Add((run.Name, method.ToString().ToLowerInvariant(), result.Elapsed.TotalSeconds, Evaluate(datasetDirectory, scores, ct)));
             }
+            // The fusion tuned on the run's validation rows (held-out train points), as TF-IDF's settings are.
+            var tunedScores = Path.Combine(runDirectory, "tst_fusion_tuned.npz");
+            var tuned = XcPredictor.Run(new XcPredictOptions { RunDirectory = runDirectory, Method = PredictionMethod.Fusion, TuneFusion = true, TopK = TopK, OutputPath = tunedScores, Device = "cpu" }, ct).Tuning!;
+            rows.Add((run.Name, Invariant($"fusion tuned (w {tuned.Weight}, k {tuned.Neighbours})"), result.Elapsed.TotalSeconds, Evaluate(datasetDirectory, tunedScores, ct)));
         }
         var loadAfter = LoadAverage();
 
@@ -110,7 +114,7 @@ public sealed class XcTrainQualityBenchmark : IBenchScenario
         output.WriteLine(Invariant($"Dataset {datasetDirectory}: {dataset.TrainTexts.Count} train points ({dataset.TrainLabels.NonZeros} observed train pairs of {dataset.FullTrainLabels?.NonZeros} — simulated missing labels), {counts.Points} test points, {counts.Labels} labels; test filter pairs removed ({counts.FilterPairs}); propensities A {rows[0].Report.PropensityA}, B {rows[0].Report.PropensityB} from the observed train matrix. Load average {loadBefore} before, {loadAfter} after; libtorch on {Threads} threads."));
         output.WriteLine(Invariant($"TF-IDF: scikit-learn {baseline.RootElement.GetProperty("sklearn").GetString()}, settings chosen on {baseline.RootElement.GetProperty("held_out").GetInt32()} held-out train points by (P@1 + R@100) / 2; fitting and predicting the three took {tfidfSeconds:F1} s."));
         output.WriteLine();
-        output.WriteLine("Runs (library calls equal to these commands; `skim predict RUN --method label|instance|fusion` then `skim eval --dataset DEMO --scores FILE`):");
+        output.WriteLine("Runs (library calls equal to these commands; `skim predict RUN --method label|instance|fusion [--tune-fusion]` then `skim eval --dataset DEMO --scores FILE`):");
         output.WriteLine();
         foreach (var run in Runs)
         {
@@ -149,7 +153,7 @@ public sealed class XcTrainQualityBenchmark : IBenchScenario
     private static string Describe(JsonElement chosen)
     {
         var ngram = chosen.GetProperty("ngram").EnumerateArray().Select(e => e.GetInt32()).ToArray();
-        var parts = new List<string> { $"{ngram[0]}–{ngram[1]}-grams", chosen.GetProperty("sublinear_tf").GetBoolean() ? "sublinear tf" : "raw tf" };
+        var parts = new List<string> { ngram[0] == ngram[1] ? $"{ngram[0]}-grams" : $"{ngram[0]}–{ngram[1]}-grams", chosen.GetProperty("sublinear_tf").GetBoolean() ? "sublinear tf" : "raw tf" };
         if (chosen.TryGetProperty("k", out var k))
         {
             parts.Add($"k {k.GetInt32()}");

@@ -29,6 +29,7 @@ public static class PredictCommand
         var topK = new Option<int>("--top-k") { Description = "Labels kept per point.", DefaultValueFactory = _ => defaults.TopK };
         var neighbours = new Option<int>("--neighbours") { Description = "Training points consulted per point (instance, fusion).", DefaultValueFactory = _ => defaults.Neighbours };
         var weight = new Option<double>("--fusion-weight") { Description = "Weight of label retrieval in a weighted-sum fusion (the other side gets 1 - it; 0 with classifier-fusion --fusion sum gives the classifier's scores exactly).", DefaultValueFactory = _ => defaults.FusionWeight };
+        var tune = new Option<bool>("--tune-fusion") { Description = "fusion: choose --fusion-weight and --neighbours on the training run's held-out validation rows by (P@1 + R@100) / 2 (report in fusion_tuning.json beside the scores)." };
         var fusion = new Option<string>("--fusion") { Description = "How classifier-fusion fuses: tree (NGAME's depth-7 decision tree on classifier score, label score and propensity) or sum.", DefaultValueFactory = _ => "tree" };
         fusion.AcceptOnlyFromAmong("tree", "sum");
         var beta = new Option<double>("--fusion-beta") { Description = "beta of the tree fusion: beta * (p_tree + s_label) + s_classifier.", DefaultValueFactory = _ => defaults.FusionBeta };
@@ -39,7 +40,7 @@ public static class PredictCommand
         var device = new Option<string>("--device") { Description = "auto, cpu, cuda or cuda:N.", DefaultValueFactory = _ => defaults.Device };
         var command = new Command("predict", "Score a dataset split with a trained encoder; writes a scipy CSR .npz for skim eval.")
         {
-            run, dataset, split, method, topK, neighbours, weight, fusion, beta, sampleRows, classifier, seed, output, device,
+            run, dataset, split, method, topK, neighbours, weight, tune, fusion, beta, sampleRows, classifier, seed, output, device,
         };
         command.SetAction((parseResult, cancellationToken) =>
         {
@@ -52,6 +53,7 @@ public static class PredictCommand
                 TopK = parseResult.GetValue(topK),
                 Neighbours = parseResult.GetValue(neighbours),
                 FusionWeight = parseResult.GetValue(weight),
+                TuneFusion = parseResult.GetValue(tune),
                 Fusion = XcPredictOptions.ParseFusion(parseResult.GetValue(fusion)!),
                 FusionBeta = parseResult.GetValue(beta),
                 FusionSampleRows = parseResult.GetValue(sampleRows),
@@ -61,6 +63,12 @@ public static class PredictCommand
                 Device = parseResult.GetValue(device)!,
             };
             var result = XcPredictor.Run(options, cancellationToken);
+            if (result.Tuning is { } tuning)
+            {
+                var chosen = tuning.Trials.First(t => t.Weight == tuning.Weight && t.Neighbours == tuning.Neighbours);
+                console.MarkupLineInterpolated(CultureInfo.InvariantCulture,
+                    $"fusion tuned on {tuning.Rows:N0} validation rows: weight {tuning.Weight}, {tuning.Neighbours} neighbours (validation P@1 {chosen.PrecisionAt1 * 100:F2}, R@k {chosen.Recall * 100:F2}; {tuning.Trials.Count} settings tried)");
+            }
             console.MarkupLineInterpolated(CultureInfo.InvariantCulture,
                 $"scored {result.Points:N0} {result.Split} points over {result.Labels:N0} labels ({XcPredictOptions.MethodName(result.Method)}) in {result.Elapsed.TotalSeconds:F1} s: {result.ScoresPath}");
             console.MarkupLineInterpolated($"evaluate with: skim eval --dataset {result.DatasetDirectory} --scores {result.ScoresPath} --split {result.Split}");

@@ -58,6 +58,25 @@ public sealed class TrainCommandTests : IDisposable
     }
 
     [Fact]
+    public async Task Predict_with_tune_fusion_reports_the_setting_chosen_on_validation_rows()
+    {
+        // Given a trained run
+        var dataset = SyntheticXcDataset.Write(_dir);
+        var run = _dir.File("run");
+        var train = await CliTestHost.RunAsync("train", "--dataset", dataset, "--out", run, "--epochs", "1", "--batch-size", "8", "--pooling", "mean", "--device", "cpu");
+
+        // When the test split is predicted by tuned fusion
+        var predict = await CliTestHost.RunAsync("predict", run, "--method", "fusion", "--tune-fusion", "--top-k", "5", "--device", "cpu");
+
+        // Then the chosen setting is printed and reported beside the scores
+        Assert.True(train.ExitCode == 0, train.Error);
+        Assert.True(predict.ExitCode == 0, predict.Error);
+        Assert.Contains("fusion tuned on 5 validation rows", predict.Output, StringComparison.Ordinal);
+        using var report = JsonDocument.Parse(File.ReadAllText(Path.Combine(run, "fusion_tuning.json")));
+        Assert.Equal(27, report.RootElement.GetProperty("trials").GetArrayLength());
+    }
+
+    [Fact]
     public async Task A_train_matrix_of_another_size_is_one_error_line_with_exit_code_2_and_no_run_written()
     {
         // Given a dataset of 48 train points and a matrix of 10 rows

@@ -1,3 +1,5 @@
+using Skim.Core.Datasets;
+
 namespace Skim.Core.Metrics;
 
 /// <summary>
@@ -10,6 +12,33 @@ public sealed class PredictionFilter
 {
     private readonly int[] _indPtr;
     private readonly int[] _labels;
+
+    /// <summary>
+    /// The filter of a prediction over some rows of a split: the split's <paramref name="pairs"/> whose
+    /// point is one of <paramref name="rows"/>, renumbered to its position there (validation rows of
+    /// the train split, scored as a matrix of their own); null when no pair concerns those rows.
+    /// </summary>
+    public static PredictionFilter? ForRows(FilterPairs pairs, IReadOnlyList<int> rows, int columns)
+    {
+        ArgumentNullException.ThrowIfNull(pairs);
+        ArgumentNullException.ThrowIfNull(rows);
+        var position = new Dictionary<int, int>(rows.Count);
+        for (var i = 0; i < rows.Count; i++)
+        {
+            position[rows[i]] = i;
+        }
+        var points = new List<int>();
+        var labels = new List<int>();
+        for (var k = 0; k < pairs.Count; k++)
+        {
+            if (position.TryGetValue(pairs.Points[k], out var at))
+            {
+                points.Add(at);
+                labels.Add(pairs.Labels[k]);
+            }
+        }
+        return points.Count == 0 ? null : new PredictionFilter(rows.Count, columns, [.. points], [.. labels]);
+    }
 
     /// <summary>
     /// Builds a filter for a <paramref name="rows"/> × <paramref name="columns"/> prediction matrix from

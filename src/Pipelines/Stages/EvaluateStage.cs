@@ -39,6 +39,12 @@ public sealed record EvaluateStageOptions
     /// <summary>Gets the weight of label retrieval in the fusion. Defaults to 0.5.</summary>
     public double FusionWeight { get; init; } = 0.5;
 
+    /// <summary>
+    /// Gets whether fusion chooses its weight and neighbours on the run's validation rows (report in
+    /// <c>fusion_tuning.json</c> beside the scores) instead of taking the two above. Defaults to false.
+    /// </summary>
+    public bool TuneFusion { get; init; }
+
     /// <summary>Gets the propensity A; null takes the dataset's default. Defaults to null.</summary>
     public double? PropensityA { get; init; }
 
@@ -66,6 +72,7 @@ public sealed record EvaluateStageOptions
         TopK = TopK,
         Neighbours = Neighbours,
         FusionWeight = FusionWeight,
+        TuneFusion = TuneFusion,
         Device = Device,
         OutputPath = ScoresPath,
     };
@@ -124,6 +131,11 @@ public sealed class EvaluateStage : Stage<EvaluateStageOptions>
             OutputPath = options.MetricsPath,
         }, ct);
         var summary = new JsonObject { ["points"] = predicted.Points, ["method"] = predicted.Method.ToString().ToLowerInvariant() };
+        if (predicted.Tuning is { } tuning)
+        {
+            summary["fusion_weight"] = tuning.Weight;
+            summary["neighbours"] = tuning.Neighbours;
+        }
         foreach (var (name, byK) in report.Metrics)
         {
             foreach (var (k, value) in byK)

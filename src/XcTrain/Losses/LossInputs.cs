@@ -43,7 +43,8 @@ internal static class LossInputs
     public static Tensor SampledMask(Tensor sampled, Tensor? positives)
     {
         using var scope = NewDisposeScope();
-        var chosen = sampled.gt(0.5); // (B, C)
+        using var s = new Skim.Models.Devices.HeldScalars(); // every dual-encoder step: see HeldScalars
+        var chosen = sampled.gt(s[0.5]); // (B, C)
         var counts = chosen.sum(1); // (B)
         if (counts.min().item<long>() < 1)
         {

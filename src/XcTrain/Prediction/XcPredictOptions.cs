@@ -52,6 +52,13 @@ public sealed record XcPredictOptions
     /// </summary>
     public double FusionWeight { get; init; } = 0.5;
 
+    /// <summary>
+    /// Gets whether <see cref="PredictionMethod.Fusion"/> chooses its weight and neighbours on the
+    /// training run's held-out validation rows (<see cref="FusionTuning"/>, report written beside the
+    /// scores) instead of taking <see cref="FusionWeight"/> and <see cref="Neighbours"/>. Defaults to false.
+    /// </summary>
+    public bool TuneFusion { get; init; }
+
     /// <summary>Gets how <see cref="PredictionMethod.ClassifierFusion"/> fuses: NGAME's tree or a weighted sum. Defaults to <see cref="FusionKind.Tree"/>.</summary>
     public FusionKind Fusion { get; init; } = FusionKind.Tree;
 

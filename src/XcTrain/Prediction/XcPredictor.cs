@@ -22,7 +22,8 @@ namespace Skim.XcTrain.Prediction;
 /// <param name="Labels">Labels.</param>
 /// <param name="Method">The method used.</param>
 /// <param name="Elapsed">Wall time.</param>
-public sealed record XcPredictResult(string ScoresPath, string DatasetDirectory, string Split, int Points, int Labels, PredictionMethod Method, TimeSpan Elapsed);
+/// <param name="Tuning">The fusion setting chosen on the validation rows, when <see cref="XcPredictOptions.TuneFusion"/> asked for it.</param>
+public sealed record XcPredictResult(string ScoresPath, string DatasetDirectory, string Split, int Points, int Labels, PredictionMethod Method, TimeSpan Elapsed, FusionTuningResult? Tuning = null);
 
 /// <summary>
 /// Scores a dataset split with a trained encoder (<c>skim predict</c>): label-embedding retrieval,
@@ -83,29 +84,47 @@ public static class XcPredictor
             SparseNpz.Save(options.ResolvedOutputPath, classifierScores);
             return new XcPredictResult(options.ResolvedOutputPath, datasetDirectory, split, classifierScores.Rows, labelCount, options.Method, clock.Elapsed);
         }
+        var tune = options.TuneFusion && options.Method == PredictionMethod.Fusion;
+        var (validationFraction, trainSeed) = (trained["validation_fraction"]?.GetValue<double>() ?? 0, trained["seed"]?.GetValue<long>() ?? 0);
         CsrMatrix? byLabel = null;
         CsrMatrix? byInstance = null;
+        EmbeddingRows? labels = null;
         if (options.Method != PredictionMethod.Instance)
         {
-            var labels = EmbeddingRows.FromArray(LabelEmbeddings(), labelCount, encoder.Dimension, "labels");
+            labels = EmbeddingRows.FromArray(LabelEmbeddings(), labelCount, encoder.Dimension, "labels");
             byLabel = EmbeddingKnnClassifier.Predict(points, labels, new EmbeddingKnnOptions { TopK = topK, Device = device }, ct: ct);
         }
+        FusionTuningResult? tuning = null;
+        var (weight, neighbours) = (options.FusionWeight, options.Neighbours);
         if (options.Method != PredictionMethod.Label)
         {
             var trainMatrix = trained["train_matrix_path"]?.GetValue<string>() is { } path
                 ? (path.EndsWith(".txt", StringComparison.OrdinalIgnoreCase) ? XcSparseText.Read(path) : SparseNpz.Load(path))
                 : dataset.TrainLabels;
-            var train = EmbeddingRows.FromArray(Embed(dataset.TrainTexts), dataset.TrainTexts.Count, encoder.Dimension, "train points");
-            byInstance = InstanceScores(points, train, trainMatrix, options.Neighbours, topK, device, ct);
+            var trainValues = Embed(dataset.TrainTexts);
+            if (tune)
+            {
+                var (trainRows, validationRows) = TrainingData.SplitRows(trainMatrix, validationFraction, trainSeed);
+                if (validationRows.Length == 0)
+                {
+                    throw new SkimConfigException($"tune_fusion: the run in '{options.RunDirectory}' held out no validation rows (validation_fraction {validationFraction.ToString(System.Globalization.CultureInfo.InvariantCulture)}); train with --validation-fraction above 0 or give --fusion-weight and --neighbours");
+                }
+                tuning = FusionTuning.Tune(trainValues, labels!, trainMatrix, dataset.TrainFilter, trainRows, validationRows, topK, device, options.Seed, ct);
+                // Beside the scores: a pipeline's evaluate stage writes only into its own folder.
+                FusionTuning.Write(Path.Combine(Path.GetDirectoryName(Path.GetFullPath(options.ResolvedOutputPath))!, FusionTuning.FileName), tuning);
+                (weight, neighbours) = (tuning.Weight, tuning.Neighbours);
+            }
+            var train = EmbeddingRows.FromArray(trainValues, dataset.TrainTexts.Count, encoder.Dimension, "train points");
+            byInstance = InstanceScores(points, train, trainMatrix, neighbours, topK, device, ct);
         }
         var scores = options.Method switch
         {
             PredictionMethod.Label => byLabel!,
             PredictionMethod.Instance => byInstance!,
-            _ => Fuse(byLabel!, byInstance!, options.FusionWeight, topK),
+            _ => Fuse(byLabel!, byInstance!, weight, topK),
         };
         SparseNpz.Save(options.ResolvedOutputPath, scores);
-        return new XcPredictResult(options.ResolvedOutputPath, datasetDirectory, split, scores.Rows, labelCount, options.Method, clock.Elapsed);
+        return new XcPredictResult(options.ResolvedOutputPath, datasetDirectory, split, scores.Rows, labelCount, options.Method, clock.Elapsed, tuning);
     }
 
     /// <summary>

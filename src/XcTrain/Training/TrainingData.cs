@@ -68,7 +68,7 @@ public sealed class TrainingData
         {
             throw new SkimDataException(source, null, $"train matrix has {matrix.Columns} label columns but the dataset has {dataset.LabelTexts.Count} label texts; expected one column per label");
         }
-        var labelled = Enumerable.Range(0, matrix.Rows).Where(r => HasPositive(matrix, r)).ToArray();
+        var labelled = Labelled(matrix);
         if (labelled.Length == 0)
         {
             throw new SkimDataException(source, null, $"no train point has a positive label ({matrix.Rows} rows, {matrix.NonZeros} stored values); nothing to train on");
@@ -80,6 +80,15 @@ public sealed class TrainingData
         }
         return new TrainingData(dataset, matrix, source, train, validation, matrix.Rows - labelled.Length);
     }
+
+    /// <summary>
+    /// The split <see cref="Load"/> makes of <paramref name="matrix"/>'s labelled rows for a validation
+    /// fraction and seed: a finished run's train and validation rows, recomputed from its options.
+    /// </summary>
+    internal static (int[] Train, int[] Validation) SplitRows(CsrMatrix matrix, double fraction, long seed) =>
+        Split(Labelled(matrix), fraction, seed);
+
+    private static int[] Labelled(CsrMatrix matrix) => Enumerable.Range(0, matrix.Rows).Where(r => HasPositive(matrix, r)).ToArray();
 
     private static CsrMatrix ReadMatrix(string path)
     {

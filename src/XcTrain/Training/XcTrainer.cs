@@ -294,23 +294,9 @@ public static class XcTrainer
     }
 
     // The dataset's train filter pairs (a point's own page as a label, ...) restricted to the
-    // validation rows and renumbered to their positions, removed from predictions as skim eval does.
-    private static PredictionFilter? ValidationFilter(TrainingData data)
-    {
-        var position = data.ValidationRows.Select((row, i) => (row, i)).ToDictionary(p => p.row, p => p.i);
-        var pairs = data.Dataset.TrainFilter;
-        var points = new List<int>();
-        var labels = new List<int>();
-        for (var k = 0; k < pairs.Count; k++)
-        {
-            if (position.TryGetValue(pairs.Points[k], out var at))
-            {
-                points.Add(at);
-                labels.Add(pairs.Labels[k]);
-            }
-        }
-        return points.Count == 0 ? null : new PredictionFilter(data.ValidationRows.Length, data.Labels, [.. points], [.. labels]);
-    }
+    // validation rows, removed from predictions as skim eval does.
+    private static PredictionFilter? ValidationFilter(TrainingData data) =>
+        PredictionFilter.ForRows(data.Dataset.TrainFilter, data.ValidationRows, data.Labels);
 
     private static void WriteManifest(string run, XcTrainOptions options, TrainingData data, string encoderDirectory, bool labelTable, List<EpochRecord> records, DateTimeOffset started, TimeSpan elapsed)
     {
