@@ -40,6 +40,35 @@ public sealed class PipelineFileTests
     }
 
     [Fact]
+    public void An_evaluate_stage_passes_classifier_fusion_settings_to_predict()
+    {
+        // Given an evaluate stage scoring with the run's classifier fused by weighted sum
+        var pipeline = PipelineFile.Parse("""
+            name: demo
+            stages:
+              eval:
+                kind: evaluate
+                run_directory: runs/base
+                output_directory: runs/base-eval
+                method: classifier-fusion
+                fusion: sum
+                fusion_weight: 0.3
+                classifier_directory: runs/base-clf
+            """, "p.yaml", [], new StageCatalog([new EvaluateStage()]));
+
+        // When its options become predict options
+        var options = Assert.IsType<EvaluateStageOptions>(Assert.Single(pipeline.Stages).Options);
+        var predict = options.PredictOptions;
+
+        // Then method, fusion kind, weight and classifier folder reach predict, which writes into the stage's folder
+        Assert.Equal(Skim.XcTrain.Prediction.PredictionMethod.ClassifierFusion, predict.Method);
+        Assert.Equal(Skim.XcTrain.Fusion.FusionKind.Sum, predict.Fusion);
+        Assert.Equal(0.3, predict.FusionWeight);
+        Assert.Equal("runs/base-clf", predict.ResolvedClassifierDirectory);
+        Assert.StartsWith("runs/base-eval", predict.ResolvedOutputPath, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public void Set_overrides_a_variable_and_a_stage_option()
     {
         var pipeline = Parse("""

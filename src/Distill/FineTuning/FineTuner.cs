@@ -391,7 +391,7 @@ public static class FineTuner
     }
 
     // AdamW with weight decay on matrices only: norms' gains and biases are not pulled to zero.
-    private static AdamW CreateOptimizer(MasterWeights masters, FineTuneOptions options)
+    private static Skim.Models.Optimization.AdamW CreateOptimizer(MasterWeights masters, FineTuneOptions options)
     {
         var decay = masters.Parameters.Where(p => p.dim() >= 2).ToList();
         var noDecay = masters.Parameters.Where(p => p.dim() < 2).ToList();
@@ -403,7 +403,7 @@ public static class FineTuner
         {
             groups.Add(new(noDecay, new AdamW.Options { weight_decay = 0, beta1 = options.Beta1, beta2 = options.Beta2 }));
         }
-        return optim.AdamW(groups, lr: options.LearningRate, beta1: options.Beta1, beta2: options.Beta2, weight_decay: options.WeightDecay);
+        return new Skim.Models.Optimization.AdamW(groups, lr: options.LearningRate, beta1: options.Beta1, beta2: options.Beta2, weight_decay: options.WeightDecay);
     }
 
     private static void DeleteCheckpoints(string output)

@@ -5,6 +5,7 @@ using Skim.Core.Datasets;
 using Skim.Core.Metrics;
 using Skim.Core.Manifests;
 using Skim.Core.Stages;
+using Skim.XcTrain.Fusion;
 using Skim.XcTrain.Prediction;
 
 namespace Skim.Pipelines.Stages;
@@ -27,7 +28,10 @@ public sealed record EvaluateStageOptions
     /// <summary>Gets the split to score: tst or trn. Defaults to tst.</summary>
     public string Split { get; init; } = XcDataset.TestSplit;
 
-    /// <summary>Gets the prediction method: label, instance or fusion. Defaults to label.</summary>
+    /// <summary>
+    /// Gets the prediction method: label, instance, fusion, classifier or classifier-fusion (the last two
+    /// read the M-IV classifier of a <c>classifier</c> stage). Defaults to label.
+    /// </summary>
     public PredictionMethod Method { get; init; } = PredictionMethod.Label;
 
     /// <summary>Gets the labels kept per point. Defaults to 100.</summary>
@@ -44,6 +48,12 @@ public sealed record EvaluateStageOptions
     /// <c>fusion_tuning.json</c> beside the scores) instead of taking the two above. Defaults to false.
     /// </summary>
     public bool TuneFusion { get; init; }
+
+    /// <summary>Gets how classifier-fusion fuses: tree (NGAME's) or sum. Defaults to tree.</summary>
+    public FusionKind Fusion { get; init; } = FusionKind.Tree;
+
+    /// <summary>Gets the classifier folder of a <c>classifier</c> stage; null takes <c>classifier/</c> in the run. Defaults to null.</summary>
+    public string? ClassifierDirectory { get; init; }
 
     /// <summary>Gets the propensity A; null takes the dataset's default. Defaults to null.</summary>
     public double? PropensityA { get; init; }
@@ -73,6 +83,10 @@ public sealed record EvaluateStageOptions
         Neighbours = Neighbours,
         FusionWeight = FusionWeight,
         TuneFusion = TuneFusion,
+        Fusion = Fusion,
+        ClassifierDirectory = ClassifierDirectory,
+        PropensityA = PropensityA,
+        PropensityB = PropensityB,
         Device = Device,
         OutputPath = ScoresPath,
     };
@@ -91,6 +105,10 @@ public sealed class EvaluateStage : Stage<EvaluateStageOptions>
         if (options.DatasetDirectory is { } dataset)
         {
             inputs.Add(dataset);
+        }
+        if (options.Method is PredictionMethod.Classifier or PredictionMethod.ClassifierFusion)
+        {
+            inputs.Add(options.PredictOptions.ResolvedClassifierDirectory);
         }
         return inputs;
     }

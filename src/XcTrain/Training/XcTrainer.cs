@@ -236,7 +236,7 @@ public static class XcTrainer
 
     // AdamW with DEXML's two groups: no weight decay on biases and LayerNorm weights; the label
     // table, when there is one, in a third group with its own rate and no decay.
-    private static TorchSharp.Modules.AdamW CreateOptimizer(TextEncoder encoder, LabelTable? table, XcTrainOptions options)
+    private static Skim.Models.Optimization.AdamW CreateOptimizer(TextEncoder encoder, LabelTable? table, XcTrainOptions options)
     {
         var decay = new List<TorchSharp.Modules.Parameter>();
         var noDecay = new List<TorchSharp.Modules.Parameter>();
@@ -255,7 +255,7 @@ public static class XcTrainer
         {
             groups.Add(new([table.Weight], new TorchSharp.Modules.AdamW.Options { LearningRate = options.LabelTableLearningRate, weight_decay = 0 }));
         }
-        return optim.AdamW(groups, lr: options.LearningRate);
+        return new Skim.Models.Optimization.AdamW(groups, lr: options.LearningRate);
     }
 
     private static ITrainingStep CreateStep(XcTrainOptions options, TrainingData data, TokenCache tokens, TextEncoder encoder, LabelSide labels) => options.Model switch
