@@ -28,12 +28,14 @@ public static class GenerateCommand
         var seed = new Option<long>("--seed") { Description = "Sampling seed: the same seed and inputs give the same outputs.", DefaultValueFactory = _ => defaults.Seed };
         var stop = new Option<string[]>("--stop") { Description = "Stop string (repeatable); the text is cut before it.", AllowMultipleArgumentsPerToken = false };
         var batchSize = new Option<int>("--batch-size") { Description = "Prompts decoded together.", DefaultValueFactory = _ => defaults.BatchSize };
+        var prefill = new Option<string>("--prefill") { Description = "How a batch's prompts are run: batched (left-padded, one pass) or per-row (one pass per prompt into the batch's cache).", DefaultValueFactory = _ => "batched" };
+        prefill.AcceptOnlyFromAmong("batched", "per-row");
         var device = new Option<string>("--device") { Description = $"Device: {TorchDevices.DeviceChoices}.", DefaultValueFactory = _ => "auto" };
         var dtype = new Option<string>("--dtype") { Description = $"Weight dtype: {TorchDevices.DTypeChoices}.", DefaultValueFactory = _ => "float32" };
         var shard = new Option<string>("--shard") { Description = "Generate only shard K of N of the prompts (0-based K/N; records keep their global index).", DefaultValueFactory = _ => "0/1" };
         var command = new Command("generate", "Continue prompts with a local Llama, Mistral, Qwen2 or SmolLM checkpoint.")
         {
-            model, prompts, output, maxNewTokens, temperature, topK, topP, seed, stop, batchSize, device, dtype, shard,
+            model, prompts, output, maxNewTokens, temperature, topK, topP, seed, stop, batchSize, prefill, device, dtype, shard,
         };
         command.SetAction(async (parseResult, cancellationToken) =>
         {
@@ -51,6 +53,7 @@ public static class GenerateCommand
                     Seed = parseResult.GetValue(seed),
                     StopStrings = parseResult.GetValue(stop) ?? [],
                     BatchSize = parseResult.GetValue(batchSize),
+                    Prefill = parseResult.GetValue(prefill) == "per-row" ? PrefillMode.PerRow : PrefillMode.Batched,
                 },
                 Device = parseResult.GetValue(device)!,
                 DType = parseResult.GetValue(dtype)!,

@@ -69,6 +69,28 @@ public sealed class KvCache : IDisposable
         return (k.narrow(2, 0, newLength), v.narrow(2, 0, newLength)); // (B, kv_heads, S, d)
     }
 
+    /// <summary>
+    /// Copies every layer of a one-row cache into row <paramref name="row"/> of this cache of
+    /// <paramref name="batch"/> rows, its positions ending at <paramref name="end"/> (the left-padded
+    /// prompt width): the padding before them stays zero and is hidden by the attention mask. Call
+    /// <see cref="Advance"/> with <paramref name="end"/> once every row is written.
+    /// </summary>
+    /// <exception cref="InvalidOperationException">This cache already holds positions, or the source does not fit.</exception>
+    public void WriteRow(int row, int batch, KvCache source, int end)
+    {
+        ObjectDisposedException.ThrowIf(_disposed, this);
+        ArgumentNullException.ThrowIfNull(source);
+        if (Length != 0 || source.Length > end || source.Layers != Layers)
+        {
+            throw new InvalidOperationException($"a row of {source.Length} positions in {source.Layers} layers cannot start an empty {Layers}-layer cache at width {end} (it holds {Length})");
+        }
+        for (var layer = 0; layer < _keys.Length; layer++)
+        {
+            _keys[layer] = CopyRow(_keys[layer], source._keys[layer]!, row, batch, source.Length, end);
+            _values[layer] = CopyRow(_values[layer], source._values[layer]!, row, batch, source.Length, end);
+        }
+    }
+
     /// <summary>Records that <paramref name="tokens"/> new positions were appended to every layer.</summary>
     public void Advance(int tokens)
     {
@@ -120,6 +142,20 @@ public sealed class KvCache : IDisposable
             }
             old.Dispose();
         }
+        return buffer;
+    }
+
+    private Tensor CopyRow(Tensor? buffer, Tensor source, int row, int batch, int length, int end)
+    {
+        if (buffer is null)
+        {
+            _capacity = Math.Max(_capacity, end);
+            // Allocated outside any step's dispose scope, as in Grow.
+            buffer = zeros([batch, source.shape[1], _capacity, source.shape[3]], source.dtype, source.device).DetachFromDisposeScope(); // (B, kv_heads, capacity, d)
+        }
+        using var target = buffer.narrow(0, row, 1).narrow(2, end - length, length); // (1, kv_heads, L, d)
+        using var stored = source.narrow(2, 0, length); // (1, kv_heads, L, d)
+        target.copy_(stored);
         return buffer;
     }
 

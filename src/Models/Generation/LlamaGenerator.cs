@@ -16,6 +16,7 @@ namespace Skim.Models.Generation;
 /// </summary>
 public sealed class LlamaGenerator
 {
+
     private readonly LlamaForCausalLM _model;
     private readonly ITextTokenizer? _tokenizer;
 
@@ -131,7 +132,9 @@ public sealed class LlamaGenerator
             {
                 ct.ThrowIfCancellationRequested();
                 using var scope = NewDisposeScope();
-                using var chosen = SampleNextTokens(batch, cache, logits => choose(logits, batch.RowIndices, rows)); // (B)
+                using var chosen = cache.Length == 0 && options.Prefill == PrefillMode.PerRow && batch.RowIndices.Count > 1
+                    ? PrefillRowByRow(prompts, batch, cache, logits => choose(logits, batch.RowIndices, rows))
+                    : SampleNextTokens(batch, cache, logits => choose(logits, batch.RowIndices, rows)); // (B)
                 if (RecordChosenTokens(rows, batch.RowIndices, chosen, rules) == 0)
                 {
                     break;
@@ -154,6 +157,26 @@ public sealed class LlamaGenerator
     {
         using var logits = _model.forward(batch.Input, batch.Mask, cache, lastPositionOnly: true); // (B, 1, V)
         using var last = logits.select(1, 0); // (B, V)
+        return choose(last); // (B)
+    }
+
+    // The first step with each prompt run alone (no padding, so attention takes its causal fast path)
+    // into a one-row cache whose positions are copied into the batch cache, right-aligned as the
+    // left-padded batch has them; then one token per row is sampled as in SampleNextTokens.
+    private Tensor PrefillRowByRow(IReadOnlyList<IReadOnlyList<int>> prompts, DecodingBatch batch, KvCache cache, Func<Tensor, Tensor> choose)
+    {
+        var device = DeviceOf();
+        var lasts = new List<Tensor>(prompts.Count);
+        for (var i = 0; i < prompts.Count; i++)
+        {
+            using var ids = tensor(prompts[i].Select(t => (long)t).ToArray(), [1, prompts[i].Count], device: device); // (1, L_i)
+            using var rowCache = _model.CreateCache(prompts[i].Count);
+            using var logits = _model.forward(ids, null, rowCache, lastPositionOnly: true); // (1, 1, V)
+            lasts.Add(logits.select(1, 0)); // (1, V)
+            cache.WriteRow(i, prompts.Count, rowCache, batch.PromptWidth);
+        }
+        cache.Advance(batch.PromptWidth);
+        using var last = cat(lasts, 0); // (B, V)
         return choose(last); // (B)
     }
 

@@ -49,6 +49,27 @@ public sealed partial class LlamaGeneratorTests
         }
     }
 
+    [Theory]
+    [InlineData(3)]
+    [InlineData(130)]
+    public void Prompts_prefilled_row_by_row_decode_as_each_prompt_alone(int extra)
+    {
+        // Given a tiny model and prompts of different lengths
+        using var model = LlamaFixtures.Create();
+        var generator = new LlamaGenerator(model);
+        IReadOnlyList<IReadOnlyList<int>> prompts = [.. s_prompts.Select((p, i) => (IReadOnlyList<int>)[.. p, .. Enumerable.Range(0, extra + (5 * i)).Select(t => 2 + ((t * 7) % 100))])];
+
+        // When it decodes greedily in one batch, the prompts prefilled one at a time into the batch cache
+        var generated = generator.Generate(prompts, new GenerationOptions { MaxNewTokens = 8, Temperature = 0, EosTokenIds = [], Prefill = PrefillMode.PerRow });
+
+        // Then each sequence equals decoding it alone without cache: the rows' keys and values sit where the
+        // left-padded batch expects them, so the decoding steps after the prefill see the right positions
+        for (var i = 0; i < prompts.Count; i++)
+        {
+            Assert.Equal(GreedyWithoutCache(model, prompts[i], 8), generated[i].TokenIds);
+        }
+    }
+
     [Fact]
     public void Sequences_finish_independently_and_the_others_are_unaffected()
     {
