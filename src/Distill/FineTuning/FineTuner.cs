@@ -211,7 +211,8 @@ public static class FineTuner
                 // sees the padding after it, and padded positions carry no target.
                 using var logits = model.forward(batch.Inputs); // (B, T, V)
                 using var loss = SftLoss.Sum(logits, batch.Targets); // ()
-                using var scaled = loss / divisor;
+                using var held = new Skim.Models.Devices.HeldScalars(); // every micro-batch: see HeldScalars
+                using var scaled = loss.div(held[divisor]);
                 scaled.backward();
                 lossSum += loss.item<float>();
                 tokens += batch.Tokens;
