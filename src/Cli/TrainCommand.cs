@@ -44,13 +44,15 @@ public static class TrainCommand
         var chunk = new Option<int>("--label-chunk-size") { Description = "Gradient caching: label rows encoded at once (0 = off).", DefaultValueFactory = _ => defaults.LabelChunkSize };
         var validation = new Option<double>("--validation-fraction") { Description = "Share of train points held out to validate on (never the test split).", DefaultValueFactory = _ => defaults.ValidationFraction };
         var device = new Option<string>("--device") { Description = "auto, cpu, cuda or cuda:N.", DefaultValueFactory = _ => defaults.Device };
+        var dtype = new Option<string>("--dtype") { Description = "float32, or bfloat16 for mixed precision (bf16 compute, float32 master weights; the saved encoder is float32).", DefaultValueFactory = _ => defaults.DType };
+        dtype.AcceptOnlyFromAmong("float32", "bfloat16");
         var seed = new Option<long>("--seed") { Description = "Seed of every random choice.", DefaultValueFactory = _ => defaults.Seed };
         var threads = new Option<int>("--threads") { Description = "CPU threads for libtorch (0 = its default).", DefaultValueFactory = _ => defaults.Threads };
         var resume = new Option<bool>("--resume") { Description = "Continue the run in --out from its last checkpoint." };
         var tokenCache = new Option<string?>("--token-cache") { Description = "Token cache folder. Defaults to tokens/ in the run folder." };
         var command = new Command("train", "Train an XC encoder (NGAME or DEXML) on the original or an augmented train matrix.")
         {
-            dataset, output, matrix, model, loss, sampler, samplerNegatives, samplerQueue, shortlistNegatives, shortlistSize, shortlistStart, shortlistEvery, encoder, pooling, epochs, batchSize, accumulation, lr, labelFeatures, labelTableLr, temperature, margin, maxLength, chunk, validation, device, seed, threads, resume, tokenCache,
+            dataset, output, matrix, model, loss, sampler, samplerNegatives, samplerQueue, shortlistNegatives, shortlistSize, shortlistStart, shortlistEvery, encoder, pooling, epochs, batchSize, accumulation, lr, labelFeatures, labelTableLr, temperature, margin, maxLength, chunk, validation, device, dtype, seed, threads, resume, tokenCache,
         };
         command.SetAction(async (parseResult, cancellationToken) =>
         {
@@ -82,6 +84,7 @@ public static class TrainCommand
                 LabelChunkSize = parseResult.GetValue(chunk),
                 ValidationFraction = parseResult.GetValue(validation),
                 Device = parseResult.GetValue(device)!,
+                DType = parseResult.GetValue(dtype)!,
                 Seed = parseResult.GetValue(seed),
                 Threads = parseResult.GetValue(threads),
                 Resume = parseResult.GetValue(resume),

@@ -6,6 +6,7 @@ using Skim.Core.Manifests;
 using Skim.Core.Reports;
 using Skim.Core.Stages;
 using Skim.Models.Devices;
+using Skim.Models.Optimization;
 using Skim.Models.Llama;
 using Skim.Models.Lora;
 using Skim.Models.Tokenization;
@@ -396,13 +397,13 @@ public static class FineTuner
     {
         var decay = masters.Parameters.Where(p => p.dim() >= 2).ToList();
         var noDecay = masters.Parameters.Where(p => p.dim() < 2).ToList();
-        var groups = new List<AdamW.ParamGroup>
+        var groups = new List<TorchSharp.Modules.AdamW.ParamGroup>
         {
-            new(decay, new AdamW.Options { weight_decay = options.WeightDecay, beta1 = options.Beta1, beta2 = options.Beta2 }),
+            new(decay, new TorchSharp.Modules.AdamW.Options { weight_decay = options.WeightDecay, beta1 = options.Beta1, beta2 = options.Beta2 }),
         };
         if (noDecay.Count > 0)
         {
-            groups.Add(new(noDecay, new AdamW.Options { weight_decay = 0, beta1 = options.Beta1, beta2 = options.Beta2 }));
+            groups.Add(new(noDecay, new TorchSharp.Modules.AdamW.Options { weight_decay = 0, beta1 = options.Beta1, beta2 = options.Beta2 }));
         }
         return new Skim.Models.Optimization.AdamW(groups, lr: options.LearningRate, beta1: options.Beta1, beta2: options.Beta2, weight_decay: options.WeightDecay);
     }

@@ -4,6 +4,7 @@ using Skim.Core.Formats.SafeTensors;
 using Skim.Core.IO;
 using Skim.Models.Encoders;
 using Skim.Models.ModelFactory;
+using Skim.Models.Optimization;
 using Skim.Models.Weights;
 
 namespace Skim.XcTrain.Training;
@@ -53,7 +54,12 @@ public static class EncoderFolder
     /// weights (config.json, tokenizer files), <c>model.safetensors</c> with the trained weights, and
     /// <see cref="SettingsFileName"/>. The folder appears complete or not at all.
     /// </summary>
-    public static void Save(TextEncoder encoder, string sourceDirectory, string outputDirectory, EncoderSettings settings)
+    /// <param name="encoder">The trained encoder.</param>
+    /// <param name="sourceDirectory">The folder it was loaded from (config and tokenizer files are copied).</param>
+    /// <param name="outputDirectory">The folder to write.</param>
+    /// <param name="settings">Pooling, normalisation and length, written beside the weights.</param>
+    /// <param name="masters">With mixed precision, the float32 master weights: they are what is saved (see <see cref="SaveWeights"/>).</param>
+    public static void Save(TextEncoder encoder, string sourceDirectory, string outputDirectory, EncoderSettings settings, MasterWeights? masters = null)
     {
         ArgumentNullException.ThrowIfNull(encoder);
         var output = Path.GetFullPath(outputDirectory);
@@ -71,7 +77,7 @@ public static class EncoderFolder
                 File.Copy(file, Path.Combine(staging, name));
             }
         }
-        SaveWeights(encoder, Path.Combine(staging, SafeTensorsIndex.SingleFileName));
+        SaveWeights(encoder, Path.Combine(staging, SafeTensorsIndex.SingleFileName), masters);
         AtomicFile.WriteAllText(Path.Combine(staging, SettingsFileName), JsonSerializer.Serialize(settings, s_json) + "\n");
         if (Directory.Exists(output))
         {
@@ -80,13 +86,21 @@ public static class EncoderFolder
         Directory.Move(staging, output);
     }
 
-    /// <summary>Writes the encoder's weights (transformer and projection) under their checkpoint names.</summary>
-    public static void SaveWeights(TextEncoder encoder, string path)
+    /// <summary>
+    /// Writes the encoder's weights (transformer and projection) under their checkpoint names. With
+    /// separate float32 <paramref name="masters"/> (mixed precision) the trainable tensors are the
+    /// masters and every floating tensor is written in float32, so the file holds the exact training
+    /// state and loads into a float32 or a bf16 encoder alike.
+    /// </summary>
+    public static void SaveWeights(TextEncoder encoder, string path, MasterWeights? masters = null)
     {
         ArgumentNullException.ThrowIfNull(encoder);
+        var exact = masters is { Separate: true } ? masters.Named.ToDictionary(e => e.Name, e => e.Value) : null;
         var tensors = encoder.Transformer.state_dict()
             .Concat(encoder.Projection?.state_dict().Select(e => KeyValuePair.Create(TextEncoder.ProjectionPrefix + e.Key, e.Value)) ?? [])
-            .Select(e => TensorConversion.ToRaw(e.Key, e.Value))
+            .Select(e => exact is null
+                ? TensorConversion.ToRaw(e.Key, e.Value)
+                : TensorConversion.ToRaw(e.Key, exact.GetValueOrDefault(e.Key, e.Value), e.Value.is_floating_point() ? TensorDType.Float32 : null))
             .ToList();
         SafeTensorsWriter.Write(path, tensors, WeightSaver.PyTorchFormat);
     }

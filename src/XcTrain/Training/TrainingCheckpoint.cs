@@ -5,8 +5,10 @@ using Skim.Core.Formats.Npy;
 using Skim.Core.Formats.SafeTensors;
 using Skim.Core.IO;
 using Skim.Models.Encoders;
+using Skim.Models.Optimization;
 using Skim.Models.Weights;
 using TorchSharp;
+using static TorchSharp.torch;
 
 namespace Skim.XcTrain.Training;
 
@@ -44,7 +46,8 @@ public static class TrainingCheckpoint
     /// <param name="optimizer">Its optimizer.</param>
     /// <param name="state">Counters, records and options.</param>
     /// <param name="arrays">Named arrays of the sampling state (written as .npy).</param>
-    public static void Save(string runDirectory, TextEncoder encoder, TorchSharp.Modules.OptimizerHelper optimizer, TrainingState state, IReadOnlyDictionary<string, NpyArray> arrays)
+    /// <param name="masters">With mixed precision, the float32 master weights, saved in place of the encoder's rounded ones.</param>
+    public static void Save(string runDirectory, TextEncoder encoder, TorchSharp.Modules.OptimizerHelper optimizer, TrainingState state, IReadOnlyDictionary<string, NpyArray> arrays, MasterWeights? masters = null)
     {
         ArgumentNullException.ThrowIfNull(optimizer);
         ArgumentNullException.ThrowIfNull(arrays);
@@ -55,7 +58,7 @@ public static class TrainingCheckpoint
             Directory.Delete(staging, recursive: true);
         }
         Directory.CreateDirectory(staging);
-        EncoderFolder.SaveWeights(encoder, Path.Combine(staging, SafeTensorsIndex.SingleFileName));
+        EncoderFolder.SaveWeights(encoder, Path.Combine(staging, SafeTensorsIndex.SingleFileName), masters);
         AtomicFile.Write(Path.Combine(staging, OptimizerFile), stream =>
         {
             using var writer = new BinaryWriter(stream, System.Text.Encoding.UTF8, leaveOpen: true);
@@ -93,13 +96,21 @@ public static class TrainingCheckpoint
     }
 
     /// <summary>Loads the weights and optimizer state of the checkpoint in <paramref name="folder"/> into the run's objects.</summary>
-    public static void Restore(string folder, TextEncoder encoder, TorchSharp.Modules.OptimizerHelper optimizer)
+    /// <param name="folder">The checkpoint folder.</param>
+    /// <param name="encoder">The encoder to load the weights into.</param>
+    /// <param name="optimizer">The optimizer to load the state into.</param>
+    /// <param name="masters">With mixed precision, the float32 master weights: loaded exactly from the file (copy them to the encoder after).</param>
+    public static void Restore(string folder, TextEncoder encoder, TorchSharp.Modules.OptimizerHelper optimizer, MasterWeights? masters = null)
     {
         ArgumentNullException.ThrowIfNull(encoder);
         ArgumentNullException.ThrowIfNull(optimizer);
         var weightsPath = Path.Combine(folder, SafeTensorsIndex.SingleFileName);
         using (var weights = WeightFiles.Open(weightsPath))
         {
+            if (masters is { Separate: true })
+            {
+                masters.LoadValues(name => TensorConversion.ToTorch(weights.Tensors[name], ScalarType.Float32, encoder.Device));
+            }
             var model = weights.Tensors.Where(e => !e.Key.StartsWith(TextEncoder.ProjectionPrefix, StringComparison.Ordinal)).ToDictionary();
             WeightLoader.LoadStrict(encoder.Transformer, model, weightsPath);
             if (encoder.Projection is { } projection)

@@ -178,6 +178,14 @@ public sealed record XcTrainOptions
     /// <summary>Gets the token cache folder; null keeps it in the run folder. Defaults to null.</summary>
     public string? TokenCacheDirectory { get; init; }
 
+    /// <summary>
+    /// Gets the dtype the encoder computes in: float32, or bfloat16 for mixed precision (bf16 forward
+    /// and backward, float32 master weights in the optimizer, float32 losses; no loss scaling needed).
+    /// The saved encoder is float32 either way. bf16 pays off on GPUs and CPUs with bf16 matmuls.
+    /// Defaults to float32.
+    /// </summary>
+    public string DType { get; init; } = "float32";
+
     /// <summary>Gets the threads for CPU math; 0 leaves libtorch's default. Defaults to 0.</summary>
     public int Threads { get; init; }
 
@@ -313,5 +321,10 @@ public sealed record XcTrainOptions
             throw new SkimConfigException($"threads: expected 0 (default) or a positive number, found {Threads}");
         }
         _ = Skim.Models.Encoders.Pooling.Parse(ResolvedPooling, "pooling");
+        if (DType is not ("float32" or "bfloat16"))
+        {
+            // float16 would need loss scaling (a GradScaler), which TorchSharp does not have.
+            throw new SkimConfigException($"dtype: expected float32 or bfloat16, found \"{DType}\"");
+        }
     }
 }

@@ -7,6 +7,7 @@ using Skim.Core.Stages;
 using Skim.Core.Metrics;
 using Skim.Core.Sparse;
 using Skim.Models.Encoders;
+using Skim.Models.Optimization;
 using Skim.Models.Search;
 using Skim.XcTrain.Classifiers;
 using TorchSharp;
@@ -66,13 +67,17 @@ public static class XcTrainer
             Pooling = Pooling.Parse(options.ResolvedPooling, "pooling"),
             Normalize = options.Normalize,
             Device = options.Device,
+            DType = options.DType,
         });
         encoder.CheckTokenizer(Skim.Models.Tokenization.TokenizerLoader.Load(encoderSource).VocabularySize, encoderSource);
         encoder.SetTraining(true);
         using var table = useTable ? CreateLabelTable(options, data, tokens, encoder, checkpoint, progress, ct) : null;
         var labelSide = new LabelSide(encoder, tokens, table);
 
-        using var optimizer = CreateOptimizer(encoder, table, options);
+        // Mixed precision by hand (TorchSharp has no autocast): the encoder computes in bf16, the
+        // optimizer updates float32 masters; in float32 the masters are the parameters themselves.
+        using var masters = MasterWeights.Create([.. encoder.NamedParameters()], Skim.Models.Devices.TorchDevices.ParseDType(options.DType));
+        using var optimizer = CreateOptimizer(masters, table, options);
         var batchesPerEpoch = (data.TrainRows.Length + options.BatchSize - 1) / options.BatchSize;
         var updatesPerEpoch = (batchesPerEpoch + options.GradientAccumulation - 1) / options.GradientAccumulation;
         var schedule = LinearSchedule.Create((long)updatesPerEpoch * options.Epochs, options.WarmupFraction);
@@ -85,7 +90,8 @@ public static class XcTrainer
         {
             var state = TrainingCheckpoint.ReadState(checkpoint);
             CheckSameOptions(checkpoint, state.Options, optionsNode);
-            TrainingCheckpoint.Restore(checkpoint, encoder, optimizer);
+            TrainingCheckpoint.Restore(checkpoint, encoder, optimizer, masters);
+            masters.CopyToModel();
             step.LoadState(state.Sampling, name => TrainingCheckpoint.ReadArray(checkpoint, name));
             (firstEpoch, steps, updates) = (state.CompletedEpochs, state.Steps, state.OptimizerSteps);
             records.AddRange(state.Records);
@@ -128,8 +134,11 @@ public static class XcTrainer
                         // Groups 0 and 1 are the encoder's (decay, no decay); group 2 is the label table.
                         group.LearningRate = (index < 2 ? options.LearningRate : options.LabelTableLearningRate) * factor;
                     }
+                    masters.TakeGradients();
                     optimizer.step();
                     optimizer.zero_grad();
+                    masters.ZeroModelGradients();
+                    masters.CopyToModel();
                     updates++;
                 }
                 progress?.Report(new XcTrainProgress(epoch + 1, options.Epochs, batch + 1, batchesPerEpoch, lossSum / lossCount,
@@ -147,13 +156,13 @@ public static class XcTrainer
             {
                 arrays[LabelTable.ArrayName] = table.ToArray();
             }
-            TrainingCheckpoint.Save(run, encoder, optimizer, new TrainingState(epoch + 1, steps, updates, [.. records], optionsNode, sampling), arrays);
+            TrainingCheckpoint.Save(run, encoder, optimizer, new TrainingState(epoch + 1, steps, updates, [.. records], optionsNode, sampling), arrays, masters);
             TrainLog.Write(Path.Combine(run, TrainLog.FileName), records);
             TrainLog.WriteCharts(run, records);
         }
 
         var encoderDirectory = Path.Combine(run, EncoderFolder.RunEncoderFolder);
-        EncoderFolder.Save(encoder, encoderSource, encoderDirectory, new EncoderSettings(options.ResolvedPooling, options.Normalize, options.MaxLength));
+        EncoderFolder.Save(encoder, encoderSource, encoderDirectory, new EncoderSettings(options.ResolvedPooling, options.Normalize, options.MaxLength), masters);
         // The table travels with the encoder: skim predict and skim classifier train find it there.
         table?.Save(Path.Combine(encoderDirectory, LabelTable.FileName));
         TrainLog.Write(Path.Combine(run, TrainLog.FileName), records);
@@ -236,11 +245,11 @@ public static class XcTrainer
 
     // AdamW with DEXML's two groups: no weight decay on biases and LayerNorm weights; the label
     // table, when there is one, in a third group with its own rate and no decay.
-    private static Skim.Models.Optimization.AdamW CreateOptimizer(TextEncoder encoder, LabelTable? table, XcTrainOptions options)
+    private static Skim.Models.Optimization.AdamW CreateOptimizer(MasterWeights masters, LabelTable? table, XcTrainOptions options)
     {
         var decay = new List<TorchSharp.Modules.Parameter>();
         var noDecay = new List<TorchSharp.Modules.Parameter>();
-        foreach (var (name, parameter) in encoder.NamedParameters())
+        foreach (var (name, parameter) in masters.Named.Select((n, i) => (n.Name, masters.Parameters[i])))
         {
             var lower = name.ToLowerInvariant();
             var exempt = lower.Contains("bias", StringComparison.Ordinal) || lower.Contains("layernorm", StringComparison.Ordinal) || lower.Contains("layer_norm", StringComparison.Ordinal);

@@ -65,10 +65,11 @@ public sealed class XcTrainerTests : IDisposable
     }
 
     [Theory]
-    [InlineData("ngame", "in-batch", false)]
-    [InlineData("dexml", "cross-batch", false)]
-    [InlineData("dexml", "in-batch", true)]
-    public async Task A_run_stopped_after_an_epoch_and_resumed_ends_with_the_weights_of_an_uninterrupted_run(string model, string sampler, bool labelTable)
+    [InlineData("ngame", "in-batch", false, "float32")]
+    [InlineData("dexml", "cross-batch", false, "float32")]
+    [InlineData("dexml", "in-batch", true, "float32")]
+    [InlineData("ngame", "in-batch", false, "bfloat16")]
+    public async Task A_run_stopped_after_an_epoch_and_resumed_ends_with_the_weights_of_an_uninterrupted_run(string model, string sampler, bool labelTable, string dtype)
     {
         // Given a small dataset and options whose sampling has state (NGAME's bank and clusters; a
         // cross-batch memory and a mined hard-negative shortlist)
@@ -88,6 +89,7 @@ public sealed class XcTrainerTests : IDisposable
             Device = "cpu",
             Seed = 7,
             LabelFeatures = labelTable ? LabelFeatureKind.Table : LabelFeatureKind.Auto,
+            DType = dtype,
         };
 
         // When one run goes straight through, and another is cancelled after epoch 2's checkpoint and resumed
@@ -116,6 +118,44 @@ public sealed class XcTrainerTests : IDisposable
             var (x, y) = (Skim.Core.Formats.Npy.NpyFile.Read(tables[0]).As<float>(), Skim.Core.Formats.Npy.NpyFile.Read(tables[1]).As<float>());
             Assert.True(x.Zip(y).Max(p => Math.Abs(p.First - p.Second)) <= 1e-5);
         }
+    }
+
+    [Fact]
+    public async Task Bfloat16_mixed_precision_beats_the_untrained_encoder_and_saves_float32_master_weights()
+    {
+        // Given the demo dataset and a tiny random encoder computing in bf16 (float32 masters)
+        var options = new XcTrainOptions
+        {
+            DatasetDirectory = TrainingFixtures.Demo,
+            OutputDirectory = _dir.File("run"),
+            Model = XcModelKind.Ngame,
+            Pooling = "mean",
+            Epochs = 3,
+            BatchSize = 32,
+            LearningRate = 2e-3,
+            ClusterEpochs = [2],
+            Device = "cpu",
+            Seed = 1,
+            DType = "bfloat16",
+        };
+
+        // When it trains
+        var result = await XcTrainer.RunAsync(options);
+
+        // Then it learns as float32 training does, and the saved encoder holds float32 weights
+        var before = result.Records[0].Validation;
+        var after = result.Records[^1].Validation;
+        Assert.True(after["P@1"] >= before["P@1"] + 0.02, $"P@1 {before["P@1"]:F4} -> {after["P@1"]:F4}");
+        Assert.True(after["R@10"] >= before["R@10"] + 0.04, $"R@10 {before["R@10"]:F4} -> {after["R@10"]:F4}");
+        using var weights = SafeTensorsFile.Open(Path.Combine(result.EncoderDirectory, SafeTensorsIndex.SingleFileName));
+        Assert.All(weights.Names.Where(n => weights[n].DType != TensorDType.Int64), n => Assert.Equal(TensorDType.Float32, weights[n].DType));
+    }
+
+    [Fact]
+    public void Float16_training_is_refused_by_name()
+    {
+        var error = Assert.Throws<SkimConfigException>(() => new XcTrainOptions { DatasetDirectory = "d", OutputDirectory = "o", DType = "float16" }.Validate());
+        Assert.StartsWith("dtype:", error.Message, StringComparison.Ordinal);
     }
 
     [Fact]

@@ -1,15 +1,17 @@
 using TorchSharp.Modules;
 using static TorchSharp.torch;
 
-namespace Skim.Distill.FineTuning;
+namespace Skim.Models.Optimization;
 
 /// <summary>
 /// The weights the optimizer updates. In float32 they are the model's trainable parameters
 /// themselves. When the model computes in bf16 they are float32 copies (mixed precision's master
 /// weights): gradients are widened into them, AdamW updates them, and the model gets them back
-/// rounded, so that updates far smaller than bf16's resolution still add up over steps.
+/// rounded, so that updates far smaller than bf16's resolution still add up over steps. Used by
+/// fine-tuning and by <c>skim train --dtype bfloat16</c>: TorchSharp has no autocast, so this is
+/// mixed precision by hand.
 /// </summary>
-internal sealed class MasterWeights : IDisposable
+public sealed class MasterWeights : IDisposable
 {
     private readonly IReadOnlyList<Parameter> _model;
     private readonly bool _separate;
@@ -29,6 +31,9 @@ internal sealed class MasterWeights : IDisposable
         }
         Named = [.. trainable.Select((t, i) => (t.Name, (Tensor)Parameters[i]))];
     }
+
+    /// <summary>Gets whether the masters are float32 copies (the model computes in another dtype).</summary>
+    public bool Separate => _separate;
 
     /// <summary>Gets the parameters the optimizer holds, in the model's parameter order.</summary>
     public IReadOnlyList<Parameter> Parameters { get; }
@@ -64,6 +69,19 @@ internal sealed class MasterWeights : IDisposable
         foreach (var parameter in _model)
         {
             parameter.grad = null;
+        }
+    }
+
+    /// <summary>Overwrites the master weights with stored float32 values (a checkpoint's), by name; the model is not touched.</summary>
+    /// <exception cref="KeyNotFoundException">A master's name is missing from <paramref name="values"/>.</exception>
+    public void LoadValues(Func<string, Tensor> values)
+    {
+        ArgumentNullException.ThrowIfNull(values);
+        using var noGrad = no_grad();
+        foreach (var (name, master) in Named)
+        {
+            using var value = values(name);
+            master.copy_(value);
         }
     }
 
