@@ -106,7 +106,7 @@ public static class ClassifierPrediction
         var sample = SampleRows(HeldOutRows(classifier, truth.Rows) ?? [.. Enumerable.Range(0, truth.Rows)], options.FusionSampleRows, options.Seed);
         var trainAll = Cached(classifier.Directory, MivTrainer.PointEmbeddingsFileName, dataset.TrainTexts.Count, points.Dimension);
         var trainPoints = trainAll is not null
-            ? Gather(trainAll, sample, points.Dimension)
+            ? RowMajor.Gather(trainAll, sample, points.Dimension)
             : embed([.. sample.Select(r => dataset.TrainTexts[r])]);
         var train = EmbeddingRows.FromArray(trainPoints, sample.Length, points.Dimension, "sampled train points");
         var trainClassifier = ClassifierScores(train, vectors, topK, device, ct);
@@ -196,13 +196,4 @@ public static class ClassifierPrediction
         return array.Shape is [var r, var d] && r == rows && d == dimension && array.DType == NpyDType.Float32 ? array.As<float>() : null;
     }
 
-    private static float[] Gather(float[] values, int[] rows, int dimension)
-    {
-        var result = new float[(long)rows.Length * dimension];
-        for (var i = 0; i < rows.Length; i++)
-        {
-            values.AsSpan(rows[i] * dimension, dimension).CopyTo(result.AsSpan(i * dimension, dimension));
-        }
-        return result;
-    }
 }

@@ -73,8 +73,8 @@ public static class FusionTuning
         ArgumentNullException.ThrowIfNull(validationRows);
         var dimension = labels.Dimension;
         var rows = Sample(validationRows, seed);
-        var points = EmbeddingRows.FromArray(Gather(trainEmbeddings, rows, dimension), rows.Length, dimension, "validation points");
-        var index = EmbeddingRows.FromArray(Gather(trainEmbeddings, trainRows, dimension), trainRows.Length, dimension, "train points");
+        var points = EmbeddingRows.FromArray(RowMajor.Gather(trainEmbeddings, rows, dimension), rows.Length, dimension, "validation points");
+        var index = EmbeddingRows.FromArray(RowMajor.Gather(trainEmbeddings, trainRows, dimension), trainRows.Length, dimension, "train points");
         var indexMatrix = trainMatrix.SliceRows(trainRows);
         var truth = trainMatrix.SliceRows(rows);
         var filter = PredictionFilter.ForRows(trainFilter, rows, trainMatrix.Columns);
@@ -116,13 +116,4 @@ public static class FusionTuning
         return sample;
     }
 
-    private static float[] Gather(float[] embeddings, int[] rows, int dimension)
-    {
-        var gathered = new float[(long)rows.Length * dimension];
-        for (var i = 0; i < rows.Length; i++)
-        {
-            Array.Copy(embeddings, (long)rows[i] * dimension, gathered, (long)i * dimension, dimension);
-        }
-        return gathered;
-    }
 }

@@ -1,4 +1,3 @@
-using System.Runtime.InteropServices;
 using Skim.Core;
 using Skim.Core.Formats.Npy;
 using Skim.Core.Sparse;
@@ -103,16 +102,16 @@ public sealed class LabelTable : IDisposable
                     row[j] = (float)(sum[j] / counts[l]);
                 }
             }
-            if (counts[l] == 0 || !Unit(row))
+            if (!row.ContainsAnyExcept(0f))
             {
                 // A label no train point carries (or a zero centroid): a random direction, Gaussian by Box–Muller.
                 for (var j = 0; j < dimension; j++)
                 {
                     row[j] = (float)(Math.Sqrt(-2 * Math.Log(1 - random.NextDouble())) * Math.Cos(2 * Math.PI * random.NextDouble()));
                 }
-                Unit(row);
             }
         }
+        Classifiers.Miv.MivClassifier.NormalizeRowsInPlace(table, dimension);
         return FromArray(table, labels, dimension, normalize, device);
     }
 
@@ -124,8 +123,7 @@ public sealed class LabelTable : IDisposable
         {
             throw new ArgumentException($"a {labels} x {dimension} label table needs {(long)labels * dimension} values, found {values.LongLength}", nameof(values));
         }
-        using var host = tensor(values, [labels, dimension], ScalarType.Float32); // (L, D)
-        return new LabelTable(host.to(device).clone().DetachFromDisposeScope(), normalize);
+        return new LabelTable(RowMajor.ToTensor(values, labels, dimension, device), normalize);
     }
 
     /// <summary>Reads a table written by <see cref="Save"/>.</summary>
@@ -175,14 +173,14 @@ public sealed class LabelTable : IDisposable
         using var noGrad = no_grad();
         using var scope = NewDisposeScope();
         var rows = Normalize ? nn.functional.normalize(Weight, p: 2.0, dim: 1, eps: 1e-12) : Weight.detach();
-        return Values(rows);
+        return RowMajor.FromTensor(rows);
     }
 
     /// <summary>Gets the raw trained values, row-major (labels × D).</summary>
     public NpyArray ToArray()
     {
         using var noGrad = no_grad();
-        return NpyArray.Create(Values(Weight.detach()), Labels, Dimension);
+        return NpyArray.Create(RowMajor.FromTensor(Weight.detach()), Labels, Dimension);
     }
 
     /// <summary>Writes the raw values as a float32 .npy (atomically).</summary>
@@ -204,31 +202,4 @@ public sealed class LabelTable : IDisposable
 
     /// <inheritdoc />
     public void Dispose() => Weight.Dispose();
-
-    private static float[] Values(Tensor rows)
-    {
-        using var host = rows.cpu().contiguous();
-        // Tensor.bytes spans the tensor's memory; TensorAccessor.ToArray copies element by element.
-        return MemoryMarshal.Cast<byte, float>(host.bytes).ToArray();
-    }
-
-    // Scales the row to unit length; false when it is all zeros (or not finite).
-    private static bool Unit(Span<float> row)
-    {
-        double norm = 0;
-        foreach (var v in row)
-        {
-            norm += (double)v * v;
-        }
-        if (!(norm > 0) || !double.IsFinite(norm))
-        {
-            return false;
-        }
-        var scale = (float)(1 / Math.Sqrt(norm));
-        for (var j = 0; j < row.Length; j++)
-        {
-            row[j] *= scale;
-        }
-        return true;
-    }
 }

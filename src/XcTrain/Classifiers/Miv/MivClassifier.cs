@@ -45,7 +45,7 @@ public sealed class MivClassifier : IDisposable
         Labels = labels;
         Dimension = dimension;
         Device = TorchDevices.ParseDevice(device);
-        _weights = FromArray(weights, labels, dimension, Device);
+        _weights = RowMajor.ToTensor(weights, labels, dimension, Device);
         _firstMoment = zeros([labels, dimension], ScalarType.Float32, Device).DetachFromDisposeScope();
         _secondMoment = zeros([labels, dimension], ScalarType.Float32, Device).DetachFromDisposeScope();
     }
@@ -103,10 +103,10 @@ public sealed class MivClassifier : IDisposable
     }
 
     /// <summary>Gets a row-major copy of the classifier vectors (labels × dimension).</summary>
-    public float[] WeightsArray() => ToArray(_weights);
+    public float[] WeightsArray() => RowMajor.FromTensor(_weights);
 
     /// <summary>Gets row-major copies of Adam's first and second moments.</summary>
-    public (float[] First, float[] Second) MomentArrays() => (ToArray(_firstMoment), ToArray(_secondMoment));
+    public (float[] First, float[] Second) MomentArrays() => (RowMajor.FromTensor(_firstMoment), RowMajor.FromTensor(_secondMoment));
 
     /// <summary>Restores vectors, moments and the step count saved by a checkpoint.</summary>
     public void LoadState(float[] weights, float[] firstMoment, float[] secondMoment, long steps)
@@ -185,18 +185,6 @@ public sealed class MivClassifier : IDisposable
         _secondMoment.Dispose();
     }
 
-    private static Tensor FromArray(float[] values, int rows, int columns, Device device)
-    {
-        using var host = tensor(values, [rows, columns], ScalarType.Float32); // (rows, columns)
-        return host.to(device).clone().DetachFromDisposeScope();
-    }
-
-    private static float[] ToArray(Tensor source)
-    {
-        using var host = source.cpu().contiguous();
-        // Tensor.bytes spans the tensor's memory; TensorAccessor.ToArray copies element by element.
-        return System.Runtime.InteropServices.MemoryMarshal.Cast<byte, float>(host.bytes).ToArray();
-    }
 
     private void Copy(float[] values, Tensor into)
     {
